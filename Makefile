@@ -1,0 +1,53 @@
+# errwatch: `make demo` to see it, `make test` to check it, `make bench` for the figures.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Debian packages the tests and benchmarks drive for real.
+DEBS   := prometheus
+
+.PHONY: demo test lint typecheck pytest bench debs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[demo]'
+	touch $@
+
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[demo,test]'
+	touch $@ $(VENV)/.demo
+
+demo: $(VENV)/.demo
+	$(BIN)/errwatch demo
+
+# Installs what is missing when run as root; otherwise says what to install.
+debs:
+	@missing=""; for deb in $(DEBS); do \
+	    dpkg -s $$deb >/dev/null 2>&1 || missing="$$missing $$deb"; done; \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	            apt-get install -y -qq --no-install-recommends $$missing; \
+	    else echo "missing Debian packages:$$missing (sudo apt-get install$$missing)"; fi; \
+	fi
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check errwatch tests benchmarks
+	$(BIN)/ruff format --check errwatch tests benchmarks
+
+typecheck: $(VENV)/.test
+	$(BIN)/mypy
+
+pytest: $(VENV)/.test debs
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: $(VENV)/.test debs
+	@for script in benchmarks/bench_*.py; do \
+	    echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""`python -m errwatch`."""
+
+from errwatch.cli import main
+
+raise SystemExit(main())

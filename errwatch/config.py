@@ -1,0 +1,343 @@
+"""config.toml -> frozen dataclasses. Every error names the file and the key.
+
+The schema is the dataclasses below; one generic walker checks types, parses
+durations and sizes once, rejects unknown keys with a suggestion and resolves
+log paths against the config file's directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
+
+from errwatch.core.units import parse_duration, parse_size
+from errwatch.errors import ConfigError
+
+DEFAULT_PATH = Path("config.toml")
+
+
+class _Marker:
+    """Tags an ``Annotated`` type with how its TOML value is read."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+_DURATION = _Marker("duration")
+_SIZE = _Marker("size")
+_PATH = _Marker("path")
+_URL = _Marker("url")
+
+Duration = Annotated[float, _DURATION]
+"""Seconds, written in TOML as "500ms", "2s", "1m"."""
+ByteSize = Annotated[int, _SIZE]
+"""Bytes, written in TOML as "512KB", "10MB"."""
+PathStr = Annotated[str, _PATH]
+"""A filesystem path or glob; relative ones are relative to the config file."""
+Url = Annotated[str, _URL]
+"""An http:// or https:// URL with a host."""
+
+Check = Callable[[Any], "str | None"]
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else f"must be greater than 0, got {value}"
+
+
+def _ratio(value: Any) -> str | None:
+    return None if 0 <= value <= 1 else f"must be between 0 and 1, got {value}"
+
+
+def _route(value: Any) -> str | None:
+    return None if str(value).startswith("/") else f'must start with "/", got "{value}"'
+
+
+def _backfill(value: Any) -> str | None:
+    if value in ("all", "none"):
+        return None
+    try:
+        parse_size(value)
+    except ValueError:
+        return f'must be "all", "none" or a size like "10MB", got "{value}"'
+    return None
+
+
+def _checked(default: Any, check: Check) -> Any:
+    return field(default=default, metadata={"check": check})
+
+
+@dataclass(frozen=True, slots=True)
+class TargetConfig:
+    """The API under test."""
+
+    url: Url = "http://localhost:5000"
+    """Base URL of the API; fault injection and direct scraping go there."""
+
+
+@dataclass(frozen=True, slots=True)
+class PrometheusConfig:
+    """Where request rates come from."""
+
+    url: Url = "http://localhost:9090"
+    """Prometheus (or any PromQL engine) base URL."""
+    refresh: Duration = _checked(2.0, _positive)
+    """Time between two polls; default "2s"."""
+    timeout: Duration = _checked(2.0, _positive)
+    """Timeout of one query; default "2s"."""
+    range: Duration = _checked(300.0, _positive)
+    """Time span the chart shows; default "5m"."""
+    rate_window: Duration = _checked(10.0, _positive)
+    """Window of rate(); at least 4x the scrape interval; default "10s"."""
+    metric: str = "http_requests_total"
+    """Counter of HTTP requests."""
+    status_label: str = "status"
+    """Label holding the HTTP status code (status, code, status_code)."""
+    route_label: str = "endpoint"
+    """Label holding the route template."""
+    selector: str = ""
+    """Extra label matchers added to every query, e.g. 'job="api"'; default none."""
+    job: str = "api"
+    """Scrape job of the API, used to tell "target down" (up == 0) from "no traffic"."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    """One followed log: a path or a glob."""
+
+    path: PathStr
+    """File or glob to follow; relative to the config file."""
+    backfill: str = _checked("all", _backfill)
+    """What to read of existing content at start: "all", "none" or the last N ("10MB")."""
+
+
+@dataclass(frozen=True, slots=True)
+class InjectionConfig:
+    """Fault injection against the API's test route."""
+
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
+    """HTTP method of injected requests."""
+    route: str = _checked("/error", _route)
+    """Path the requests go to; default "/error"."""
+    rate: float = _checked(5.0, _positive)
+    """Requests per second in total (not per worker); default 5."""
+    duration: Duration = _checked(60.0, _positive)
+    """Injection stops by itself after this long; default "1m"."""
+    concurrency: int = _checked(50, _positive)
+    """Most requests in flight at once; default 50."""
+    timeout: Duration = _checked(2.0, _positive)
+    """Timeout of one injected request; default "2s"."""
+    max_rate: float = _checked(500.0, _positive)
+    """Hard cap on the rate that nothing (UI, command line) can exceed; default 500."""
+    max_duration: Duration = _checked(600.0, _positive)
+    """Hard cap on the duration; default "10m"."""
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardConfig:
+    """How the dashboard presents what it sees."""
+
+    ratio_warning: float = _checked(0.01, _ratio)
+    """5xx ratio shown as a warning (0..1); default 0.01."""
+    ratio_critical: float = _checked(0.05, _ratio)
+    """5xx ratio shown as critical (0..1); default 0.05."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole configuration."""
+
+    target: TargetConfig = field(default_factory=TargetConfig)
+    prometheus: PrometheusConfig = field(default_factory=PrometheusConfig)
+    logs: tuple[LogConfig, ...] = ()
+    injection: InjectionConfig = field(default_factory=InjectionConfig)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate a config file; ConfigError names the file and the key."""
+    path = Path(path)
+    label = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{label}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{label}: is a directory, not a config file") from None
+    except OSError as error:
+        raise ConfigError(f"{label}: cannot read: {error.strerror}") from None
+    try:
+        table = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{label}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{label}: invalid TOML: {error}") from None
+    return config_from_mapping(table, label=label, base=path.parent)
+
+
+def config_from_mapping(table: Mapping[str, Any], *, label: str, base: Path) -> Config:
+    """Build a Config from an already parsed TOML table."""
+    reader = _Reader(label, base.resolve())
+    config: Config = reader.build(Config, table, "")
+    ratios = config.dashboard
+    if ratios.ratio_warning > ratios.ratio_critical:
+        raise ConfigError(
+            f"{label}: dashboard.ratio_warning ({ratios.ratio_warning}) is above "
+            f"dashboard.ratio_critical ({ratios.ratio_critical})"
+        )
+    injection = config.injection
+    if injection.rate > injection.max_rate:
+        raise ConfigError(
+            f"{label}: injection.rate ({injection.rate:g}) is above injection.max_rate "
+            f"({injection.max_rate:g})"
+        )
+    if injection.duration > injection.max_duration:
+        raise ConfigError(f"{label}: injection.duration is above injection.max_duration")
+    return config
+
+
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+}
+
+
+def _toml_type(value: Any) -> str:
+    names = {
+        bool: "boolean",
+        int: "integer",
+        float: "float",
+        str: "string",
+        list: "array",
+        dict: "table",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return repr(value)
+
+
+class _Reader:
+    """Walks a TOML table along a dataclass schema."""
+
+    def __init__(self, label: str, base: Path) -> None:
+        self.label = label
+        self.base = base
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.label}: {key}: {problem}")
+
+    def build(self, cls: type[Any], table: Mapping[str, Any], prefix: str) -> Any:
+        hints = get_type_hints(cls, include_extras=True)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key in table:
+            if key not in fields:
+                where = f"{prefix}{key}"
+                near = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
+                hint = f" (did you mean {near[0]}?)" if near else ""
+                known = "" if near else f" (known keys: {', '.join(fields)})"
+                raise ConfigError(f"{self.label}: unknown key {where}{hint}{known}")
+        values: dict[str, Any] = {}
+        for name, spec in fields.items():
+            key = f"{prefix}{name}"
+            if name not in table:
+                missing = (
+                    spec.default is dataclasses.MISSING
+                    and spec.default_factory is dataclasses.MISSING
+                )
+                if missing:
+                    raise self.fail(key, "missing (this key is required)")
+                continue
+            value = self.convert(table[name], hints[name], key)
+            check: Check | None = spec.metadata.get("check")
+            if check is not None:
+                problem = check(value)
+                if problem:
+                    raise self.fail(key, problem)
+            values[name] = value
+        return cls(**values)
+
+    def convert(self, value: Any, kind: Any, key: str) -> Any:
+        origin = get_origin(kind)
+        if origin is Annotated:
+            base, marker = get_args(kind)[:2]
+            return self.convert_marked(value, base, marker, key)
+        if origin in (Union, types.UnionType):
+            options = [arg for arg in get_args(kind) if arg is not type(None)]
+            return self.convert(value, options[0], key)
+        if origin is Literal:
+            allowed = get_args(kind)
+            if value not in allowed:
+                shown = ", ".join(_show(option) for option in allowed)
+                raise self.fail(key, f"must be one of {shown}, got {_show(value)}")
+            return value
+        if origin is tuple:
+            item = get_args(kind)[0]
+            if not isinstance(value, list):
+                raise self.fail(key, f"expected an array, got {_toml_type(value)} {_show(value)}")
+            return tuple(self.convert(v, item, f"{key}[{i + 1}]") for i, v in enumerate(value))
+        if origin in (Mapping, dict):
+            if not isinstance(value, dict):
+                raise self.fail(key, f"expected a table, got {_toml_type(value)} {_show(value)}")
+            item = get_args(kind)[1]
+            return types.MappingProxyType(
+                {k: self.convert(v, item, f"{key}.{k}") for k, v in value.items()}
+            )
+        if dataclasses.is_dataclass(kind):
+            if not isinstance(value, dict):
+                raise self.fail(key, f"expected a table, got {_toml_type(value)} {_show(value)}")
+            return self.build(kind, value, f"{key}.")  # type: ignore[arg-type]
+        return self.convert_plain(value, kind, key)
+
+    def convert_plain(self, value: Any, kind: type[Any], key: str) -> Any:
+        fits = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if not fits:
+            wanted = _TYPE_NAMES.get(kind, kind.__name__)
+            raise self.fail(key, f"expected {wanted}, got {_toml_type(value)} {_show(value)}")
+        return value
+
+    def convert_marked(self, value: Any, base: type[Any], marker: _Marker, key: str) -> Any:
+        if marker is _DURATION:
+            if not isinstance(value, str):
+                raise self.fail(
+                    key,
+                    f'expected a duration string like "2s", got {_toml_type(value)} {_show(value)}',
+                )
+            try:
+                return parse_duration(value)
+            except ValueError as error:
+                raise self.fail(key, str(error)) from None
+        if marker is _SIZE:
+            if not isinstance(value, str):
+                raise self.fail(key, f'expected a size string like "10MB", got {_show(value)}')
+            try:
+                return parse_size(value)
+            except ValueError as error:
+                raise self.fail(key, str(error)) from None
+        text = self.convert_plain(value, base, key)
+        if marker is _PATH:
+            expanded = Path(text).expanduser()
+            return str(expanded if expanded.is_absolute() else self.base / expanded)
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise self.fail(key, f'expected an http:// or https:// URL, got "{text}"')
+        return text.rstrip("/")

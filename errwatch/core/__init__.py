@@ -1,0 +1,1 @@
+"""Everything that is not drawing. Nothing under ``errwatch.core`` imports Textual."""

@@ -1,0 +1,55 @@
+"""Durations ("2s", "1m30s", "500ms") and byte sizes ("10MB") as people write them."""
+
+from __future__ import annotations
+
+import re
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)?", re.IGNORECASE)
+_SIZE_UNITS = {
+    "b": 1,
+    "kb": 1000,
+    "kib": 1024,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "gb": 1000**3,
+    "gib": 1024**3,
+}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as ``"2s"``, ``"1m30s"`` or ``"250ms"``; ValueError otherwise."""
+    text = text.strip()
+    position = 0
+    total = 0.0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != position:
+            break
+        total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        position = match.end()
+    if not text or position != len(text):
+        raise ValueError(f'invalid duration "{text}" (write e.g. "500ms", "2s", "1m", "1h30m")')
+    return total
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a size such as ``"10MB"``, ``"512KiB"`` or ``"100"``; ValueError otherwise."""
+    match = _SIZE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f'invalid size "{text}" (write e.g. "512KB", "10MB", "1GiB")')
+    unit = (match.group(2) or "B").lower()
+    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest way to write ``seconds`` back: 0.5 -> "500ms", 90 -> "1m30s"."""
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    if seconds < 60:
+        return f"{seconds:g}s"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(hours, "h"), (minutes, "m"), (secs, "s")]
+    return "".join(f"{value}{unit}" for value, unit in parts if value) or "0s"

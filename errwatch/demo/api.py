@@ -1,0 +1,169 @@
+"""The seed's "API principale": a small JSON API written the way Flask's error guide says.
+
+- an app factory; JSON for every error (``{"code", "name", "description"}``);
+- a global handler that logs any unhandled exception with its full traceback
+  (the seed's missing "global middleware") and answers a JSON 500;
+- test routes (``/error`` divides by zero) only when enabled, off by default
+  (the seed's lesson about a test route exposed without restriction);
+- ``http_requests_total{method, endpoint, status}`` with every label set a route can
+  produce created at start, so the first 500 is visible to ``rate()``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, abort, jsonify, request
+from flask.typing import ResponseReturnValue
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+INJECTION_HEADER = "X-Errwatch-Injection"
+"""Header errwatch's fault injection puts on every request it sends."""
+
+UNMATCHED = "<unmatched>"
+"""Endpoint label of requests that match no route (404)."""
+
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
+
+USERS: dict[int, dict[str, Any]] = {
+    1: {"id": 1, "name": "Ada Lovelace", "email": "ada@example.test"},
+    2: {"id": 2, "name": "Grace Hopper", "email": "grace@example.test"},
+    3: {"id": 3, "name": "Alan Turing", "email": "alan@example.test"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    """A route, its method and every status it can answer."""
+
+    rule: str
+    method: str
+    statuses: tuple[int, ...]
+    test_only: bool = False
+
+
+ROUTES: tuple[RouteSpec, ...] = (
+    RouteSpec("/", "GET", (200, 500)),
+    RouteSpec("/health", "GET", (200, 500)),
+    RouteSpec("/api/users", "GET", (200, 500)),
+    RouteSpec("/api/users/<int:user_id>", "GET", (200, 404, 500)),
+    RouteSpec("/api/orders", "POST", (201, 400, 500)),
+    RouteSpec("/error", "GET", (500,), test_only=True),
+)
+
+
+def create_app(
+    *,
+    enable_test_routes: bool = False,
+    registry: CollectorRegistry | None = None,
+) -> Flask:
+    """Build the demo API; test routes exist only when ``enable_test_routes`` is true."""
+    app = Flask(__name__)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config["ENABLE_TEST_ROUTES"] = enable_test_routes
+    registry = registry if registry is not None else CollectorRegistry()
+    requests_total = Counter(
+        "http_requests_total",
+        "HTTP requests answered, by method, route template and status.",
+        ["method", "endpoint", "status"],
+        registry=registry,
+    )
+    for spec in ROUTES:
+        if spec.test_only and not enable_test_routes:
+            continue
+        for status in spec.statuses:
+            requests_total.labels(spec.method, spec.rule, str(status))
+    requests_total.labels("GET", UNMATCHED, "404")
+
+    _add_routes(app)
+    if enable_test_routes:
+        _add_test_routes(app)
+    _add_error_handlers(app)
+
+    @app.after_request
+    def count_request(response: Any) -> Any:
+        if request.path != "/metrics":
+            rule = request.url_rule.rule if request.url_rule is not None else UNMATCHED
+            requests_total.labels(request.method, rule, str(response.status_code)).inc()
+        return response
+
+    @app.get("/metrics")
+    def metrics() -> ResponseReturnValue:
+        return generate_latest(registry), 200, {"Content-Type": CONTENT_TYPE_LATEST}
+
+    return app
+
+
+def _add_routes(app: Flask) -> None:
+    @app.get("/")
+    def index() -> ResponseReturnValue:
+        rules = sorted(str(rule) for rule in app.url_map.iter_rules() if rule.endpoint != "static")
+        return jsonify(service="errwatch demo API", routes=rules)
+
+    @app.get("/health")
+    def health() -> ResponseReturnValue:
+        return jsonify(status="ok")
+
+    @app.get("/api/users")
+    def list_users() -> ResponseReturnValue:
+        return jsonify(users=list(USERS.values()))
+
+    @app.get("/api/users/<int:user_id>")
+    def get_user(user_id: int) -> ResponseReturnValue:
+        user = USERS.get(user_id)
+        if user is None:
+            abort(404, description=f"No user with id {user_id}.")
+        return jsonify(user)
+
+    @app.post("/api/orders")
+    def create_order() -> ResponseReturnValue:
+        payload = request.get_json(silent=True)
+        if not isinstance(payload, dict) or payload.get("user_id") not in USERS:
+            abort(400, description='Send JSON {"user_id": <known id>, "item": <text>}.')
+        item = payload.get("item")
+        if not isinstance(item, str) or not item:
+            abort(400, description='"item" must be a non-empty string.')
+        return jsonify(user_id=payload["user_id"], item=item, status="accepted"), 201
+
+
+def _add_test_routes(app: Flask) -> None:
+    @app.get("/error")
+    def error() -> ResponseReturnValue:
+        # Deliberate, as in the seed: the supervision chain must see this 500.
+        ratio = 1 / 0
+        return jsonify(ratio=ratio)
+
+
+def _add_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> ResponseReturnValue:
+        return _error_body(error)
+
+    @app.errorhandler(Exception)
+    def unhandled(error: Exception) -> ResponseReturnValue:
+        injection = request.headers.get(INJECTION_HEADER)
+        suffix = f" ({INJECTION_HEADER}: {injection})" if injection else ""
+        # Same first line as Flask's own log_exception, so log tools recognise it.
+        app.logger.exception("Exception on %s [%s]%s", request.path, request.method, suffix)
+        return _error_body(InternalServerError())
+
+
+def _error_body(error: HTTPException) -> ResponseReturnValue:
+    code = error.code or 500
+    body = {"code": code, "name": error.name, "description": error.description}
+    return jsonify(body), code
+
+
+def configure_logging(log_file: str | None) -> None:
+    """Send every record (the app's and werkzeug's access log) to ``log_file`` or stderr."""
+    handler: logging.Handler
+    handler = (
+        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
+    )
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)

@@ -1,0 +1,1 @@
+"""The Textual dashboard: widgets and screens over ``errwatch.core``; no IO of its own."""

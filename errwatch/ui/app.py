@@ -1,0 +1,90 @@
+"""The dashboard app: composes the panels, routes their messages, owns the key bindings."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Footer
+
+from errwatch.config import Config
+from errwatch.core.injector import Injector
+from errwatch.core.logwatch import TracebackMonitor
+from errwatch.core.metrics import MetricsSource
+from errwatch.ui.header import StatusBar
+from errwatch.ui.injection import InjectionPanel
+from errwatch.ui.rates import RatesPanel
+from errwatch.ui.tracebacks import TracebackPanel
+
+
+class ErrwatchApp(App[None]):
+    """Rates from Prometheus, tracebacks from the logs, and a fault-injection switch."""
+
+    CSS_PATH = "errwatch.tcss"
+    TITLE = "errwatch"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("f", "toggle_injection", "Inject on/off"),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        metrics: MetricsSource,
+        tracebacks: TracebackMonitor | None,
+        injector: Injector,
+        notice: str = "",
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.metrics = metrics
+        self.tracebacks = tracebacks
+        self.injector = injector
+        self.notice = notice
+
+    def compose(self) -> ComposeResult:
+        bar = StatusBar(id="status")
+        bar.target = self.config.target.url
+        bar.refresh_interval = self.config.prometheus.refresh
+        bar.notice = self.notice
+        yield bar
+        with Vertical(id="main"):
+            yield RatesPanel(
+                self.metrics,
+                refresh=self.config.prometheus.refresh,
+                span=self.config.prometheus.range,
+                thresholds=self.config.dashboard,
+                id="rates",
+            )
+            yield TracebackPanel(self.tracebacks, id="tracebacks")
+            yield InjectionPanel(self.injector, id="injection")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            # Not available off the main thread (tests); the terminal case is what matters.
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self._on_signal, signum)
+
+    def _on_signal(self, signum: int) -> None:
+        self.query_one(InjectionPanel).stop(signal.Signals(signum).name)
+        self.exit()
+
+    def on_rates_panel_updated(self, message: RatesPanel.Updated) -> None:
+        self.query_one(StatusBar).snapshot = message.snapshot
+
+    def action_toggle_injection(self) -> None:
+        """Start or stop fault injection."""
+        self.query_one(InjectionPanel).toggle()
+
+    async def action_quit(self) -> None:
+        """Stop injection first, then leave."""
+        self.query_one(InjectionPanel).stop("quit")
+        self.exit()

@@ -1,0 +1,73 @@
+"""Shared fixtures: the real demo API and a real Prometheus on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from errwatch.demo.prometheus import PrometheusServer, find_prometheus
+from errwatch.demo.stack import DemoApi
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require_binary(name: str, found: str | None) -> str:
+    """The binary, or a skip outside CI; in CI a missing binary fails, never skips silently."""
+    if found:
+        return found
+    message = f"{name} is not installed (apt-get install -y --no-install-recommends {name})"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def prometheus_bin() -> str:
+    return require_binary("prometheus", find_prometheus())
+
+
+def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
+    """Poll a condition on an external process; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def api_counter(api_url: str, route: str, status: str) -> float:
+    """The demo API's own http_requests_total for one route and status."""
+    from errwatch.core.metrics import parse_counters
+
+    text = httpx.get(f"{api_url}/metrics", timeout=2).text
+    wanted = f'endpoint="{route}"'
+    lines = [line for line in text.splitlines() if wanted in line]
+    return parse_counters("\n".join(lines), "http_requests_total", "status").get(status, 0.0)
+
+
+@pytest.fixture
+def demo_api(tmp_path: Path) -> Iterator[DemoApi]:
+    """The demo API with test routes, in its own process, on a free port."""
+    api = DemoApi(tmp_path, port=0)
+    api.start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def prometheus(
+    prometheus_bin: str, demo_api: DemoApi, tmp_path: Path
+) -> Iterator[PrometheusServer]:
+    """A real Prometheus scraping the demo API every second (job "api")."""
+    workdir = tmp_path / "prometheus"
+    workdir.mkdir()
+    server = PrometheusServer(prometheus_bin, workdir, [demo_api.host_port])
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,118 @@
+"""Sentry-like grouping: stable across line numbers and ids, split by in-app function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from errwatch.core.grouping import GroupStore, fingerprint, fingerprint_parts, normalise_message
+from errwatch.core.tracebacks import parse_text
+from tests.realpython import run_script
+
+HANDLER = """
+import sys
+sys.path.insert(0, {lib!r})
+import vendorlib
+{padding}
+def find_user(user_id):
+    users = {{1: "ada"}}
+    return users[user_id]
+
+def get_order(order_id):
+    orders = {{}}
+    return orders[order_id]
+
+
+request_id = int(open("request_id.txt").read())
+vendorlib.call({func}, request_id)
+"""
+
+VENDOR = """
+def call(function, argument):
+    return function(argument)
+"""
+
+
+def make(tmp_path: Path, func: str, arg: str, padding: int = 0) -> str:
+    """A real traceback through a site-packages frame; the id comes from outside the code."""
+    lib = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    lib.mkdir(parents=True, exist_ok=True)
+    (lib / "vendorlib.py").write_text(VENDOR)
+    (tmp_path / "request_id.txt").write_text(arg)
+    code = HANDLER.format(lib=str(lib), func=func, padding="\n" * padding)
+    return run_script(tmp_path / "service.py", code)
+
+
+def test_same_error_at_another_line_or_with_another_id_is_one_group(tmp_path: Path) -> None:
+    store = GroupStore()
+    events = [
+        parse_text(make(tmp_path, "find_user", "7"))[0],
+        parse_text(make(tmp_path, "find_user", "42", padding=5))[0],
+    ]
+    assert events[0].frames[-1].line != events[1].frames[-1].line
+    assert (events[0].message, events[1].message) == ("7", "42")
+    for event in events:
+        store.add(event)
+    [group] = store.groups()
+    assert group.count == 2
+    assert group.type == "KeyError"
+    assert group.location is not None
+    assert group.location.function == "find_user"
+    assert group.location.line == events[1].frames[-1].line  # the newest sample's
+
+
+def test_another_in_app_function_makes_another_group(tmp_path: Path) -> None:
+    store = GroupStore()
+    for func in ("find_user", "get_order"):
+        [event] = parse_text(make(tmp_path, func, "7"))
+        store.add(event)
+    assert sorted(g.location.function for g in store.groups() if g.location) == [
+        "find_user",
+        "get_order",
+    ]
+
+
+def test_library_frames_are_left_out_when_in_app_frames_exist(tmp_path: Path) -> None:
+    [event] = parse_text(make(tmp_path, "find_user", "7"))
+    parts = fingerprint_parts(event)
+    assert parts[0] == "type: KeyError"
+    assert all("| call |" not in part for part in parts)
+    assert "frame: service.py | find_user | return users[user_id]" in parts
+    assert any("site-packages" in frame.file for frame in event.frames)
+
+
+def test_without_frames_the_message_is_normalised() -> None:
+    assert (
+        normalise_message(
+            "user 42 at 10.0.0.7:8080 not found in '/srv/data' "
+            "(id 1b4e28ba-2fa1-11d2-883f-0016d3cca427, addr 0x7f3a2c)"
+        )
+        == "user <int> at <ip> not found in <quoted> (id <uuid>, addr <hex>)"
+    )
+    first = parse_text(
+        "Traceback (most recent call last):\nTimeoutError: peer 10.0.0.1 after 30s\n"
+    )
+    second = parse_text(
+        "Traceback (most recent call last):\nTimeoutError: peer 10.0.0.2 after 31s\n"
+    )
+    assert fingerprint(fingerprint_parts(first[0])) == fingerprint(fingerprint_parts(second[0]))
+
+
+def test_groups_keep_first_and_last_seen_and_a_sample() -> None:
+    store = GroupStore(injection_route="/error")
+    template = (
+        "2025-07-29 14:{minute}:02,000 ERROR [api] Exception on /error [GET]\n"
+        "Traceback (most recent call last):\n"
+        '  File "/srv/app.py", line {line}, in error\n'
+        "    ratio = 1 / 0\n"
+        "ZeroDivisionError: division by zero\n"
+    )
+    for minute, line in (("35", 10), ("37", 12), ("36", 11)):
+        [event] = parse_text(template.format(minute=minute, line=line))
+        store.add(event)
+    [group] = store.groups()
+    assert group.count == 3
+    assert group.first_seen < group.last_seen
+    assert group.last_seen - group.first_seen == 120
+    assert group.minutes == (1, 1, 1)
+    assert group.injected == 3
+    assert "ZeroDivisionError" in group.sample.text
