@@ -18,7 +18,7 @@ _STATE_STYLE = {
 
 
 class StatusBar(Widget):
-    """Two lines: what errwatch watches and in which state, then a notice or a detail."""
+    """Two lines: what errwatch watches and in which state, then what the demo started where."""
 
     target: reactive[str] = reactive("")
     refresh_interval: reactive[float] = reactive(2.0)
@@ -39,8 +39,4 @@ class StatusBar(Widget):
         if snapshot is not None and not state.healthy and snapshot.age is not None:
             line.append(f" (data {format_duration(snapshot.age)} old)", "yellow")
         line.append(f"  refresh {format_duration(self.refresh_interval)}")
-        second, style = self.notice, "dim"
-        if snapshot is not None and snapshot.detail:
-            second = snapshot.detail if state.healthy else f"{state}: {snapshot.detail}"
-            style = "yellow" if state.healthy else "red"
-        return Text.assemble(line, "\n", (second, style))
+        return Text.assemble(line, "\n", (self.notice, "dim"))

@@ -165,6 +165,11 @@ class RatesPanel(Horizontal):
     def watch_snapshot(self, snapshot: MetricsSnapshot | None) -> None:
         if snapshot is None:
             return
+        detail = snapshot.detail
+        if detail and not snapshot.state.healthy:
+            detail = f"{snapshot.state}: {detail}"
+        self.border_subtitle = detail
+        self.set_class(not snapshot.state.healthy, "-failing")
         self.query_one(RateChart).snapshot = snapshot
         self.query_one(RateSummary).snapshot = snapshot
         self.post_message(self.Updated(snapshot))
