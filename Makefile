@@ -47,7 +47,8 @@ test: lint typecheck pytest
 
 bench: $(VENV)/.test debs
 	@for script in benchmarks/bench_*.py; do \
-	    echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	    module=benchmarks.$$(basename $$script .py); \
+	    echo "== $$module"; $(BIN)/python -m $$module || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,39 @@
+"""Shared helpers for benchmarks: timing, percentiles, tmux screens, a result line."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (0..100)."""
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]
+
+
+def report(name: str, figure: str, baseline: str, verdict: str = "") -> None:
+    """One line a person can paste: the figure, the baseline measured in the same run."""
+    print(f"{name}: {figure} | baseline: {baseline}" + (f" | {verdict}" if verdict else ""))
+
+
+def tmux(*args: str) -> str:
+    """Run a tmux command and return its stdout."""
+    done = subprocess.run(["tmux", *args], capture_output=True, text=True, check=True, timeout=10)
+    return done.stdout
+
+
+def venv_bin(name: str) -> str:
+    """A console script next to the running interpreter."""
+    return str(Path(sys.executable).parent / name)
+
+
+def tmux_sessions() -> list[str]:
+    """Names of the running tmux sessions (none when no server runs)."""
+    done = subprocess.run(
+        ["tmux", "list-sessions", "-F", "#{session_name}"], capture_output=True, text=True
+    )
+    return done.stdout.split() if done.returncode == 0 else []
