@@ -142,7 +142,8 @@ def test_no_python_traceback_reaches_the_user(tmp_path: Path) -> None:
 def test_no_config_file_means_the_built_in_defaults(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from errwatch.cli import _config, build_parser
+    from errwatch.cli import build_parser
+    from errwatch.commands.common import find_config
 
     monkeypatch.chdir(tmp_path)
-    assert _config(build_parser().parse_args([])) == Config()
+    assert find_config(build_parser().parse_args([])) == Config()

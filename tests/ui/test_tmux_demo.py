@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -32,6 +33,18 @@ def processes_mentioning(marker: str) -> list[str]:
             continue
         if marker in cmdline:
             found.append(f"{pid}: {cmdline}")
+    return found
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry))
     return found
 
 
@@ -78,5 +91,52 @@ def test_errwatch_demo_in_tmux(tmp_path: Path, session: str, prometheus_bin: str
         assert "Traceback" not in screen
         leftovers = [p for p in processes_mentioning(str(tmp_path)) if "sleep 60" not in p]
         assert leftovers == []
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, check=False)
+
+
+def start_demo(tmp_path: Path, session: str) -> None:
+    errwatch = Path(sys.executable).parent / "errwatch"
+    command = f"cd {tmp_path} && TMPDIR={tmp_path} {errwatch} demo; echo EXITED=$?; sleep 60"
+    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if "Start injection" in tmux("capture-pane", "-p", "-t", session):
+            return
+        time.sleep(0.1)
+    pytest.fail("the dashboard did not show up")
+
+
+def wait_exited(session: str) -> str:
+    deadline = time.monotonic() + 10
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = tmux("capture-pane", "-p", "-t", session)
+        if "EXITED=" in screen:
+            return screen
+        time.sleep(0.1)
+    pytest.fail(f"errwatch did not exit:\n{screen}")
+
+
+@pytest.mark.parametrize("how", ["ctrl+c", "SIGTERM"])
+def test_ctrl_c_and_sigterm_stop_everything(
+    tmp_path: Path, session: str, prometheus_bin: str, how: str
+) -> None:
+    start_demo(tmp_path, session)
+    try:
+        tmux("send-keys", "-t", session, "f")  # injection running when the stop comes
+        time.sleep(0.5)
+        children = [p for p in processes_mentioning(str(tmp_path)) if "sleep 60" not in p]
+        assert len(children) >= 2, children  # the API and Prometheus
+        if how == "ctrl+c":
+            tmux("send-keys", "-t", session, "C-c")
+        else:
+            shell = int(tmux("display-message", "-p", "-t", session, "#{pane_pid}"))
+            [errwatch] = children_of(shell)
+            os.kill(errwatch, signal.SIGTERM)
+        screen = wait_exited(session)
+        assert "EXITED=0" in screen
+        assert "Traceback" not in screen
+        assert [p for p in processes_mentioning(str(tmp_path)) if "sleep 60" not in p] == []
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, check=False)

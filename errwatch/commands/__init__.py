@@ -1,0 +1,1 @@
+"""One module per subcommand; each has ``register(commands, common)`` and a ``run`` function."""

@@ -1,0 +1,71 @@
+"""`errwatch demo` and `errwatch demo-app`: the local stack, and the demo API alone."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from errwatch.commands.common import find_config, require_demo_extra
+
+
+def register(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """Add `demo` and `demo-app`."""
+    demo = commands.add_parser(
+        "demo", parents=[common], help="start the demo API and Prometheus, open the dashboard"
+    )
+    demo.add_argument("--port", type=int, default=5000, help="API port, if free (default 5000)")
+    demo.add_argument(
+        "--no-prometheus", action="store_true", help="read /metrics directly, even with Prometheus"
+    )
+    demo.set_defaults(run=run_demo)
+
+    app = commands.add_parser("demo-app", help="run the demo API alone")
+    app.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    app.add_argument("--port", type=int, default=5000, help="port (default 5000; 0 picks one)")
+    app.add_argument("--log-file", metavar="PATH", help="log file (default: stderr)")
+    app.add_argument(
+        "--enable-test-routes", action="store_true", help="expose /error (off by default)"
+    )
+    app.set_defaults(run=run_demo_app)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Start the stack, open the dashboard on it, stop everything on the way out."""
+    require_demo_extra()
+    config = find_config(args)
+    from errwatch.demo.stack import DemoStack, demo_config
+    from errwatch.sources import build_sources
+    from errwatch.ui.app import ErrwatchApp
+
+    print("errwatch demo: starting the demo API and Prometheus...", file=sys.stderr, flush=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="errwatch-demo-") as workdir,
+        DemoStack(
+            Path(workdir), api_port=args.port, use_prometheus=not args.no_prometheus
+        ) as stack,
+    ):
+        config = demo_config(config, stack)
+        direct = stack.prometheus is None
+        sources = build_sources(config, direct_scrape=direct, bridge_warmup=not direct)
+        ErrwatchApp(
+            config,
+            metrics=sources.metrics,
+            tracebacks=sources.tracebacks,
+            injector=sources.injector,
+            notice=stack.notice(),
+        ).run()
+    return 0
+
+
+def run_demo_app(args: argparse.Namespace) -> int:
+    """Serve the demo API until SIGTERM or Ctrl-C."""
+    require_demo_extra()
+    from errwatch.demo.server import serve
+
+    return serve(
+        args.host, args.port, log_file=args.log_file, enable_test_routes=args.enable_test_routes
+    )
