@@ -1,0 +1,145 @@
+"""The incident timeline: every notable moment as a timestamped event."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+MAX_EVENTS = 5000
+"""Events kept in memory; the recording keeps them all."""
+
+
+class EventKind(StrEnum):
+    """What kind of moment an event is."""
+
+    INJECTION_STARTED = "injection started"
+    INJECTION_STOPPED = "injection stopped"
+    INJECTION_ABORTED = "injection aborted"
+    NEW_GROUP = "new traceback group"
+    ALERT_FIRING = "alert firing"
+    ALERT_RESOLVED = "alert resolved"
+    SOURCE = "source"
+    LOG = "log"
+    MARK = "mark"
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    """One moment: when, what kind, a one-line text, whether test traffic caused it."""
+
+    at: float
+    kind: EventKind
+    text: str
+    test: bool = False
+    data: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+class Timeline:
+    """Events in arrival order, bounded; read newest first."""
+
+    def __init__(self, limit: int = MAX_EVENTS) -> None:
+        self._events: deque[TimelineEvent] = deque(maxlen=limit)
+
+    def add(self, event: TimelineEvent) -> TimelineEvent:
+        """Append one event."""
+        self._events.append(event)
+        return event
+
+    def extend(self, events: Iterable[TimelineEvent]) -> None:
+        """Append several events."""
+        self._events.extend(events)
+
+    def newest_first(self) -> tuple[TimelineEvent, ...]:
+        """Every event, newest first."""
+        return tuple(reversed(self._events))
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+
+def event(
+    at: float, kind: EventKind, text: str, *, test: bool = False, **data: Any
+) -> TimelineEvent:
+    """Build an event; ``data`` is kept read-only and must be JSON-able (it is recorded)."""
+    return TimelineEvent(at, kind, text, test, MappingProxyType(dict(data)))
+
+
+# -- the events errwatch records: one constructor each, so the data is always complete ---
+
+
+def injection_started(
+    at: float, *, method: str, route: str, rate: float, run: str
+) -> TimelineEvent:
+    """Fault injection began."""
+    return event(
+        at,
+        EventKind.INJECTION_STARTED,
+        f"injection started: {method} {route} at {rate:g}/s",
+        test=True,
+        method=method,
+        route=route,
+        rate=rate,
+        run=run,
+    )
+
+
+def injection_stopped(
+    at: float, *, route: str, reason: str, sent: int, errors: int, aborted: bool = False
+) -> TimelineEvent:
+    """Fault injection ended (``aborted`` when the guard stopped it)."""
+    kind = EventKind.INJECTION_ABORTED if aborted else EventKind.INJECTION_STOPPED
+    verb = "aborted" if aborted else "stopped"
+    return event(
+        at,
+        kind,
+        f"injection {verb} ({reason}): {sent} requests, {errors} 5xx",
+        test=True,
+        route=route,
+        reason=reason,
+        sent=sent,
+        errors=errors,
+    )
+
+
+def new_group(at: float, *, type: str, where: str, injected: bool) -> TimelineEvent:
+    """The first occurrence of a traceback group."""
+    return event(
+        at,
+        EventKind.NEW_GROUP,
+        f"first {type} at {where}",
+        test=injected,
+        type=type,
+        where=where,
+    )
+
+
+def alert_changed(
+    at: float, *, name: str, firing: bool, value: float | None, test: bool
+) -> TimelineEvent:
+    """An alert fired or resolved."""
+    kind = EventKind.ALERT_FIRING if firing else EventKind.ALERT_RESOLVED
+    shown = "" if value is None else f" ({value:.3g})"
+    verb = "firing" if firing else "resolved"
+    return event(at, kind, f"alert {name} {verb}{shown}", test=test, name=name, value=value)
+
+
+def source_changed(at: float, *, source: str, state: str, detail: str = "") -> TimelineEvent:
+    """A data source changed state (Prometheus unreachable, target down, up again)."""
+    text = f"{source} {state}" + (f": {detail}" if detail else "")
+    return event(at, EventKind.SOURCE, text, source=source, state=state, detail=detail)
+
+
+def log_changed(at: float, *, path: str, state: str, detail: str = "") -> TimelineEvent:
+    """A followed log was rotated, truncated, went missing or came back."""
+    name = path.rsplit("/", 1)[-1]
+    text = f"log {name} {state}" + (f": {detail}" if detail else "")
+    return event(at, EventKind.LOG, text, path=path, state=state, detail=detail)
+
+
+def mark(at: float, note: str) -> TimelineEvent:
+    """A note a person added."""
+    return event(at, EventKind.MARK, f"mark: {note}", note=note)
