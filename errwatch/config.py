@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import tomllib
 import types
 from collections.abc import Callable, Mapping
@@ -149,6 +150,61 @@ class DashboardConfig:
     """5xx ratio shown as critical (0..1); default 0.05."""
 
 
+AlertValueName = Literal[
+    "error_ratio", "app_error_ratio", "status_rate", "traceback_rate", "new_group"
+]
+
+
+def _status(value: Any) -> str | None:
+    ok = len(value) == 3 and (value.isdigit() or (value[0].isdigit() and value[1:] == "xx"))
+    return (
+        None
+        if ok or not value
+        else f'must be a code like "500" or a class like "5xx", got "{value}"'
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertConfig:
+    """One ``[[alerts]]`` rule over errwatch's own values."""
+
+    name: str
+    """Shown in the banner, the timeline and the report."""
+    value: AlertValueName
+    """error_ratio, app_error_ratio (injected traffic left out), status_rate, traceback_rate
+    (per minute) or new_group."""
+    threshold: float = 0.0
+    """Fires when the value is above it (ratios 0..1, rates per second); default 0."""
+    hold: Duration = field(default=0.0, metadata={"key": "for"})
+    """``for``: how long the value must stay above the threshold; default "0s". For
+    new_group, how long the alert stays firing after the newest new group."""
+    status: str = _checked("", _status)
+    """For status_rate: a code ("500") or a class ("5xx")."""
+    bell: bool = True
+    """Ring the terminal bell when it fires; default true."""
+    command: tuple[str, ...] = ()
+    """Optional argv run when it fires or resolves, with the alert as JSON on stdin."""
+
+
+def _state_dir() -> str:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return os.path.join(base, "errwatch", "sessions")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingConfig:
+    """Where and how long dashboard runs are recorded."""
+
+    enabled: bool = True
+    """Record each dashboard run; default true."""
+    dir: PathStr = field(default_factory=_state_dir)
+    """Directory of the recordings; default $XDG_STATE_HOME/errwatch/sessions."""
+    keep: Duration = _checked(7 * 86400.0, _positive)
+    """Recordings older than this are deleted at start; default "7d"."""
+    max_size: ByteSize = _checked(500_000_000, _positive)
+    """The oldest recordings are deleted beyond this total size; default "500MB"."""
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration."""
@@ -158,6 +214,8 @@ class Config:
     logs: tuple[LogConfig, ...] = ()
     injection: InjectionConfig = field(default_factory=InjectionConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    alerts: tuple[AlertConfig, ...] = ()
+    recording: RecordingConfig = field(default_factory=RecordingConfig)
 
 
 def load_config(path: Path | str) -> Config:
@@ -199,6 +257,15 @@ def config_from_mapping(table: Mapping[str, Any], *, label: str, base: Path) -> 
         )
     if injection.duration > injection.max_duration:
         raise ConfigError(f"{label}: injection.duration is above injection.max_duration")
+    for index, alert in enumerate(config.alerts, 1):
+        if alert.value == "status_rate" and not alert.status:
+            raise ConfigError(
+                f'{label}: alerts[{index}].status: required when value is "status_rate"'
+            )
+    names = [alert.name for alert in config.alerts]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f'{label}: alerts: two rules are named "{name}"')
     return config
 
 
@@ -246,7 +313,8 @@ class _Reader:
 
     def build(self, cls: type[Any], table: Mapping[str, Any], prefix: str) -> Any:
         hints = get_type_hints(cls, include_extras=True)
-        fields = {f.name: f for f in dataclasses.fields(cls)}
+        # A field may be spelled differently in TOML (``for`` is a Python keyword).
+        fields = {f.metadata.get("key", f.name): f for f in dataclasses.fields(cls)}
         for key in table:
             if key not in fields:
                 where = f"{prefix}{key}"
@@ -265,13 +333,13 @@ class _Reader:
                 if missing:
                     raise self.fail(key, "missing (this key is required)")
                 continue
-            value = self.convert(table[name], hints[name], key)
+            value = self.convert(table[name], hints[spec.name], key)
             check: Check | None = spec.metadata.get("check")
             if check is not None:
                 problem = check(value)
                 if problem:
                     raise self.fail(key, problem)
-            values[name] = value
+            values[spec.name] = value
         return cls(**values)
 
     def convert(self, value: Any, kind: Any, key: str) -> Any:

@@ -37,6 +37,17 @@ def test_every_key_of_the_shipped_config_is_commented() -> None:
             assert lines[index - 1].lstrip().startswith("#"), f"no comment above: {line}"
 
 
+def test_the_shipped_alerts_and_recording(tmp_path: Path) -> None:
+    config = load_config(REPO / "config.toml")
+    assert [(a.name, a.value, a.threshold, a.hold) for a in config.alerts] == [
+        ("5xx ratio above 5%", "error_ratio", 0.05, 3.0),
+        ("application 5xx ratio above 1%", "app_error_ratio", 0.01, 10.0),
+        ("new traceback group", "new_group", 0.0, 60.0),
+    ]
+    assert config.recording.keep == 7 * 86400
+    assert config.recording.dir.endswith("errwatch/sessions")
+
+
 def test_durations_are_parsed_once_into_seconds(tmp_path: Path) -> None:
     path = write(tmp_path, '[prometheus]\nrefresh = "500ms"\nrange = "1h30m"\n')
     config = load_config(path)
@@ -99,7 +110,25 @@ CASES = [
     ),
     (
         "colour = true\n",
-        "{path}: unknown key colour (known keys: target, prometheus, logs, injection, dashboard)",
+        "{path}: unknown key colour (known keys: target, prometheus, logs, injection, dashboard, "
+        "alerts, recording)",
+    ),
+    (
+        '[[alerts]]\nname = "x"\nvalue = "status_rate"\nthreshold = 1.0\n',
+        '{path}: alerts[1].status: required when value is "status_rate"',
+    ),
+    (
+        '[[alerts]]\nname = "x"\nvalue = "error_ratio"\nfor = 5\n',
+        '{path}: alerts[1].for: expected a duration string like "2s", got integer 5',
+    ),
+    (
+        '[[alerts]]\nname = "x"\nvalue = "error_ratio"\nfro = "5s"\n',
+        "{path}: unknown key alerts[1].fro (did you mean for?)",
+    ),
+    (
+        '[recording]\nkeep = "a week"\n',
+        '{path}: recording.keep: invalid duration "a week" '
+        '(write e.g. "500ms", "2s", "1m", "1h30m")',
     ),
 ]
 

@@ -16,7 +16,10 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Literal
 
-AlertValue = Literal["error_ratio", "app_error_ratio", "status_rate", "traceback_rate", "new_group"]
+from errwatch.config import AlertConfig
+
+AlertRule = AlertConfig
+"""A rule is its ``[[alerts]]`` entry: name, value, threshold, ``for`` (hold), bell, command."""
 
 
 class AlertState(StrEnum):
@@ -25,21 +28,6 @@ class AlertState(StrEnum):
     INACTIVE = "inactive"
     PENDING = "pending"
     FIRING = "firing"
-
-
-@dataclass(frozen=True, slots=True)
-class AlertRule:
-    """One rule: a value, a threshold and how long it must hold."""
-
-    name: str
-    value: AlertValue
-    threshold: float = 0.0
-    hold: float = 0.0
-    """Seconds the condition must hold before firing (the rule's ``for``)."""
-    status: str = ""
-    """For status_rate: a code ("500") or a class ("5xx")."""
-    bell: bool = True
-    command: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
