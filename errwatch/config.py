@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
-from errwatch.core.units import parse_duration, parse_size
+from errwatch.core.units import format_duration, format_size, parse_duration, parse_size
 from errwatch.errors import ConfigError
 
 DEFAULT_PATH = Path("config.toml")
@@ -218,8 +218,8 @@ class Config:
     recording: RecordingConfig = field(default_factory=RecordingConfig)
 
 
-def load_config(path: Path | str) -> Config:
-    """Read and validate a config file; ConfigError names the file and the key."""
+def load_config(path: Path | str, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a config file, then ``ERRWATCH_*`` overrides from ``environ``."""
     path = Path(path)
     label = str(path)
     try:
@@ -236,11 +236,19 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(f"{label}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{label}: invalid TOML: {error}") from None
-    return config_from_mapping(table, label=label, base=path.parent)
+    return config_from_mapping(table, label=label, base=path.parent, environ=environ)
 
 
-def config_from_mapping(table: Mapping[str, Any], *, label: str, base: Path) -> Config:
-    """Build a Config from an already parsed TOML table."""
+def config_from_mapping(
+    table: Mapping[str, Any],
+    *,
+    label: str,
+    base: Path,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Build a Config from an already parsed TOML table (and environment overrides)."""
+    if environ:
+        table = _with_overrides(table, environ, base)
     reader = _Reader(label, base.resolve())
     config: Config = reader.build(Config, table, "")
     ratios = config.dashboard
@@ -304,12 +312,13 @@ def _show(value: Any) -> str:
 class _Reader:
     """Walks a TOML table along a dataclass schema."""
 
-    def __init__(self, label: str, base: Path) -> None:
+    def __init__(self, label: str, base: Path, names: Mapping[str, str] | None = None) -> None:
         self.label = label
         self.base = base
+        self.names = names or {}
 
     def fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.label}: {key}: {problem}")
+        return ConfigError(f"{self.label}: {self.names.get(key, key)}: {problem}")
 
     def build(self, cls: type[Any], table: Mapping[str, Any], prefix: str) -> Any:
         hints = get_type_hints(cls, include_extras=True)
@@ -409,3 +418,140 @@ class _Reader:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise self.fail(key, f'expected an http:// or https:// URL, got "{text}"')
         return text.rstrip("/")
+
+
+# -- environment overrides: ERRWATCH_<SECTION>_<KEY> for every scalar key of a section ----
+
+ENV_PREFIX = "ERRWATCH_"
+_SECRET_WORDS = ("token", "password", "secret")
+_SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key")
+
+
+def _sections() -> dict[str, type[Any]]:
+    hints = get_type_hints(Config)
+    return {
+        spec.name: hints[spec.name]
+        for spec in dataclasses.fields(Config)
+        if dataclasses.is_dataclass(hints[spec.name])
+    }
+
+
+def environment_names() -> dict[str, tuple[str, str]]:
+    """``ERRWATCH_PROMETHEUS_URL`` -> ("prometheus", "url") for every overridable key."""
+    names = {}
+    for section, cls in _sections().items():
+        hints = get_type_hints(cls, include_extras=True)
+        for spec in dataclasses.fields(cls):
+            base = get_origin(hints[spec.name])
+            if base in (tuple, Mapping, dict):
+                continue  # lists and tables stay in the file
+            key = spec.metadata.get("key", spec.name)
+            names[f"{ENV_PREFIX}{section}_{key}".upper()] = (section, key)
+    return names
+
+
+def _env_value(text: str, kind: Any) -> Any:
+    """An environment string as the TOML value the walker expects for ``kind``."""
+    if get_origin(kind) is Annotated:
+        kind = get_args(kind)[0]
+        if kind in (float, int):  # Duration and ByteSize are written as strings
+            return text
+    if kind is bool:
+        lowered = text.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        return text
+    for number in (int, float):
+        if kind is number or (kind is float and number is int):
+            try:
+                return number(text)
+            except ValueError:
+                continue
+    return text
+
+
+def _with_overrides(
+    table: Mapping[str, Any], environ: Mapping[str, str], base: Path
+) -> dict[str, Any]:
+    names = environment_names()
+    overrides: dict[str, dict[str, Any]] = {}
+    shown: dict[str, str] = {}
+    for variable, text in sorted(environ.items()):
+        if not variable.startswith(ENV_PREFIX):
+            continue
+        if variable not in names:
+            near = difflib.get_close_matches(variable, list(names), n=1, cutoff=0.8)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            raise ConfigError(f"environment: unknown variable {variable}{hint}")
+        section, key = names[variable]
+        cls = _sections()[section]
+        field_name = next(
+            f.name for f in dataclasses.fields(cls) if f.metadata.get("key", f.name) == key
+        )
+        kind = get_type_hints(cls, include_extras=True)[field_name]
+        overrides.setdefault(section, {})[key] = _env_value(text, kind)
+        shown[f"{section}.{key}"] = variable
+    if not overrides:
+        return dict(table)
+    # Checked on their own first, so a bad value is blamed on its variable.
+    _Reader("environment", base.resolve(), shown).build(Config, overrides, "")
+    merged = {
+        name: dict(value) if isinstance(value, dict) else value for name, value in table.items()
+    }
+    for section, values in overrides.items():
+        current = merged.get(section)
+        merged[section] = {**(current if isinstance(current, dict) else {}), **values}
+    return merged
+
+
+def _is_secret(name: str) -> bool:
+    return any(word in name.lower() for word in _SECRET_WORDS)
+
+
+def _toml(value: Any, kind: Any, name: str) -> str:
+    marker = get_args(kind)[1] if get_origin(kind) is Annotated else None
+    if marker is _DURATION:
+        return f'"{format_duration(value)}"'
+    if marker is _SIZE:
+        return f'"{format_size(value)}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        shown = "***" if _is_secret(name) and value else value
+        return '"' + shown.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, tuple):
+        inner = get_args(kind)[0] if get_args(kind) else str
+        return "[" + ", ".join(_toml(item, inner, name) for item in value) + "]"
+    if isinstance(value, Mapping):
+        items = (
+            f'"{k}" = ' + ('"***"' if k.lower() in _SECRET_HEADERS else _toml(v, str, k))
+            for k, v in value.items()
+        )
+        return "{ " + ", ".join(items) + " }"
+    return f'"{value}"'
+
+
+def _table(obj: Any, header: str) -> list[str]:
+    hints = get_type_hints(type(obj), include_extras=True)
+    lines = [header]
+    for spec in dataclasses.fields(obj):
+        key = spec.metadata.get("key", spec.name)
+        lines.append(f"{key} = {_toml(getattr(obj, spec.name), hints[spec.name], spec.name)}")
+    return lines
+
+
+def dump_config(config: Config) -> str:
+    """The effective config as TOML, secrets masked (``errwatch config check``)."""
+    lines: list[str] = []
+    for spec in dataclasses.fields(config):
+        value = getattr(config, spec.name)
+        if isinstance(value, tuple):
+            for item in value:
+                lines += ["", *_table(item, f"[[{spec.name}]]")]
+        else:
+            lines += ["", *_table(value, f"[{spec.name}]")]
+    return "\n".join(lines).lstrip() + "\n"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
-from errwatch.config import DEFAULT_PATH, Config, load_config
+from errwatch.config import DEFAULT_PATH, Config, config_from_mapping, load_config
 from errwatch.errors import UsageError
 
 
@@ -17,19 +19,31 @@ def config_option() -> argparse.ArgumentParser:
         type=Path,
         default=argparse.SUPPRESS,
         metavar="PATH",
-        help="config file (default: ./config.toml, else built-in defaults)",
+        help="config file (default: ./config.toml, then $XDG_CONFIG_HOME/errwatch/config.toml, "
+        "then built-in defaults; ERRWATCH_<SECTION>_<KEY> variables override it)",
     )
     return common
 
 
-def find_config(args: argparse.Namespace) -> Config:
-    """The config named by --config, else ./config.toml, else the built-in defaults."""
+def config_path(args: argparse.Namespace, environ: Mapping[str, str]) -> Path | None:
+    """--config, else ./config.toml, else $XDG_CONFIG_HOME/errwatch/config.toml, else None."""
     path: Path | None = getattr(args, "config", None)
     if path is not None:
-        return load_config(path)
+        return path
     if DEFAULT_PATH.exists():
-        return load_config(DEFAULT_PATH)
-    return Config()
+        return DEFAULT_PATH
+    home = environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    user = Path(home) / "errwatch" / "config.toml"
+    return user if user.exists() else None
+
+
+def find_config(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Config:
+    """The discovered config file (or the built-in defaults) with ERRWATCH_* overrides."""
+    environ = os.environ if environ is None else environ
+    path = config_path(args, environ)
+    if path is not None:
+        return load_config(path, environ=environ)
+    return config_from_mapping({}, label="defaults", base=Path.cwd(), environ=environ)
 
 
 def require_demo_extra() -> None:

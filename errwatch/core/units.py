@@ -49,7 +49,20 @@ def format_duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:g}s"
     whole = round(seconds)
+    if whole % 86400 == 0:
+        return f"{whole // 86400}d"
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     parts = [(hours, "h"), (minutes, "m"), (secs, "s")]
     return "".join(f"{value}{unit}" for value, unit in parts if value) or "0s"
+
+
+def format_size(size: int) -> str:
+    """The shortest exact way to write a size back: 500_000_000 -> "500MB"."""
+    for unit, factor in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor}{unit}"
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor}{unit}"
+    return f"{size}B"

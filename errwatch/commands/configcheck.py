@@ -1,0 +1,38 @@
+"""`errwatch config check`: validate the config and print the effective one, secrets masked."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from errwatch.commands.common import config_path, find_config
+from errwatch.config import ENV_PREFIX, dump_config
+
+
+def register(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    """Add `config check`."""
+    config = commands.add_parser("config", help="check the configuration")
+    actions = config.add_subparsers(title="actions", metavar="ACTION", required=True)
+    check = actions.add_parser(
+        "check",
+        parents=[common],
+        help="validate, then print the effective config (file + environment), secrets masked",
+    )
+    check.set_defaults(run=run_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Exit 0 and print the config when valid; a ConfigError exits 2 through cli.main."""
+    config = find_config(args)
+    path = config_path(args, os.environ)
+    source = f"# from {path}" if path is not None else "# no config file: built-in defaults"
+    overrides = sorted(name for name in os.environ if name.startswith(ENV_PREFIX))
+    print(source)
+    if overrides:
+        print(f"# overridden by the environment: {', '.join(overrides)}")
+    sys.stdout.write(dump_config(config))
+    return 0
