@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
-from errwatch.core.units import parse_duration, parse_size
+from errwatch.core.units import format_duration, parse_duration, parse_size
 from errwatch.errors import ConfigError
 
 DEFAULT_PATH = Path("config.toml")
@@ -53,6 +53,10 @@ def _positive(value: Any) -> str | None:
 
 def _ratio(value: Any) -> str | None:
     return None if 0 <= value <= 1 else f"must be between 0 and 1, got {value}"
+
+
+def _non_negative(value: Any) -> str | None:
+    return None if value >= 0 else f"must be 0 or more, got {value}"
 
 
 def _route(value: Any) -> str | None:
@@ -137,6 +141,16 @@ class InjectionConfig:
     """Hard cap on the rate that nothing (UI, command line) can exceed; default 500."""
     max_duration: Duration = _checked(600.0, _positive)
     """Hard cap on the duration; default "10m"."""
+    headers: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}))
+    """Extra request headers; default none (X-Errwatch-Injection is always set)."""
+    body: str = ""
+    """Request body sent as is (set Content-Type in headers); default none."""
+    allow_remote: tuple[str, ...] = ()
+    """Hosts other than loopback that may be targeted; default none."""
+    guard_ratio: float = _checked(0.05, _ratio)
+    """Abort when the application's own 5xx ratio passes this (0..1, 0 = off); default 0.05."""
+    guard_hold: Duration = _checked(0.0, _non_negative)
+    """How long the ratio must stay above the guard before aborting; default "0s"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +212,10 @@ def config_from_mapping(table: Mapping[str, Any], *, label: str, base: Path) -> 
             f"({injection.max_rate:g})"
         )
     if injection.duration > injection.max_duration:
-        raise ConfigError(f"{label}: injection.duration is above injection.max_duration")
+        raise ConfigError(
+            f"{label}: injection.duration ({format_duration(injection.duration)}) is above "
+            f"injection.max_duration ({format_duration(injection.max_duration)})"
+        )
     return config
 
 
