@@ -56,6 +56,10 @@ def _ratio(value: Any) -> str | None:
     return None if 0 <= value <= 1 else f"must be between 0 and 1, got {value}"
 
 
+def _non_negative(value: Any) -> str | None:
+    return None if value >= 0 else f"must be 0 or more, got {value}"
+
+
 def _route(value: Any) -> str | None:
     return None if str(value).startswith("/") else f'must start with "/", got "{value}"'
 
@@ -138,6 +142,16 @@ class InjectionConfig:
     """Hard cap on the rate that nothing (UI, command line) can exceed; default 500."""
     max_duration: Duration = _checked(600.0, _positive)
     """Hard cap on the duration; default "10m"."""
+    headers: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}))
+    """Extra request headers; default none (X-Errwatch-Injection is always set)."""
+    body: str = ""
+    """Request body sent as is (set Content-Type in headers); default none."""
+    allow_remote: tuple[str, ...] = ()
+    """Hosts other than loopback that may be targeted; default none."""
+    guard_ratio: float = _checked(0.05, _ratio)
+    """Abort when the application's own 5xx ratio passes this (0..1, 0 = off); default 0.05."""
+    guard_hold: Duration = _checked(0.0, _non_negative)
+    """How long the ratio must stay above the guard before aborting; default "0s"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +278,10 @@ def config_from_mapping(
             f"({injection.max_rate:g})"
         )
     if injection.duration > injection.max_duration:
-        raise ConfigError(f"{label}: injection.duration is above injection.max_duration")
+        raise ConfigError(
+            f"{label}: injection.duration ({format_duration(injection.duration)}) is above "
+            f"injection.max_duration ({format_duration(injection.max_duration)})"
+        )
     for index, alert in enumerate(config.alerts, 1):
         if alert.value == "status_rate" and not alert.status:
             raise ConfigError(

@@ -1,17 +1,17 @@
 """Fault injection: an open-loop, rate-limited, bounded sender of requests to a test route.
 
 Requests leave on schedule whatever the latency (no coordinated omission): request
-``i`` is due at ``start + i / rate``. A request that would exceed the concurrency
+``i`` is due at ``epoch + i / rate``. A request that would exceed the concurrency
 limit is not sent and is counted as skipped, so saturation shows instead of silently
 slowing the schedule. Rate and duration are clamped to hard caps; only loopback hosts
-are accepted unless the config names others.
+are accepted unless the config names others. A guard fed with the application's own
+5xx ratio aborts the run when it passes the configured limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
-import math
 import secrets
 import time
 from collections.abc import Mapping
@@ -22,17 +22,21 @@ from urllib.parse import urlsplit
 import httpx
 
 from errwatch.config import InjectionConfig
+from errwatch.core.guard import ErrorGuard, ErrorSplit
+from errwatch.core.latency import LatencyHistogram
 from errwatch.errors import UsageError
 
 INJECTION_HEADER = "X-Errwatch-Injection"
-LATENCY_KEEP = 10_000
-"""Latencies kept for percentiles (a ring; memory stays bounded)."""
+MIN_RATE = 0.1
+"""Slowest rate accepted, in requests per second."""
+RATE_STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+"""The rates ``+`` and ``-`` step through (1-2-5, as on an oscilloscope)."""
 
 
 def check_target(url: str, allow_remote: tuple[str, ...] = ()) -> None:
     """Refuse hosts other than loopback unless named in ``allow_remote``."""
     host = urlsplit(url).hostname or ""
-    if host in allow_remote or host == "localhost":
+    if host == "localhost" or host in {name.lower() for name in allow_remote}:
         return
     try:
         if ipaddress.ip_address(host).is_loopback:
@@ -40,18 +44,17 @@ def check_target(url: str, allow_remote: tuple[str, ...] = ()) -> None:
     except ValueError:
         pass
     raise UsageError(
-        f"refusing to inject faults into {host}: not a loopback address. "
-        f'To allow it, add "{host}" to injection.allow_remote in the config.'
+        f"refusing to inject faults into {host or url}: not a loopback address, and fault "
+        f'injection only targets your own machine unless told otherwise. To allow it, add "{host}"'
+        " to injection.allow_remote in the config."
     )
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """The q-th percentile (0..100) by nearest rank; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
+def step_rate(rate: float, direction: int) -> float:
+    """The next rate of :data:`RATE_STEPS` above (``direction`` > 0) or below ``rate``."""
+    if direction > 0:
+        return next((step for step in RATE_STEPS if step > rate * 1.0001), RATE_STEPS[-1])
+    return next((step for step in reversed(RATE_STEPS) if step < rate * 0.9999), RATE_STEPS[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +65,13 @@ class InjectionStats:
     running: bool = False
     route: str = ""
     rate: float = 0.0
+    duration: float = 0.0
+    """The limit applied to this run, seconds."""
     started_at: float | None = None
     stopped_at: float | None = None
     sent: int = 0
-    by_class: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    by_status: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    """Answers per HTTP status code ("500": 12)."""
     timeouts: int = 0
     connection_errors: int = 0
     skipped: int = 0
@@ -73,6 +79,18 @@ class InjectionStats:
     p50_ms: float | None = None
     p99_ms: float | None = None
     stopped_by: str = ""
+    """"duration", "user", "guard", "error", or what the caller said (quit, SIGTERM)."""
+    detail: str = ""
+    """Why, in words, when the guard or an error stopped the run."""
+
+    @property
+    def by_class(self) -> dict[str, int]:
+        """Answers per status class ("5xx": 12)."""
+        classes: dict[str, int] = {}
+        for status, count in self.by_status.items():
+            key = f"{status[0]}xx"
+            classes[key] = classes.get(key, 0) + count
+        return classes
 
     @property
     def failed(self) -> int:
@@ -90,6 +108,23 @@ class InjectionStats:
             return 0.0
         return max(0.0, (self.stopped_at or now) - self.started_at)
 
+    def achieved_rate(self, now: float) -> float:
+        """Requests sent per second of the run so far."""
+        elapsed = self.elapsed(now)
+        return self.sent / elapsed if elapsed > 0 else 0.0
+
+
+class _Counters:
+    """The mutable side of a run, private to the injector (snapshots are InjectionStats)."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.by_status: dict[str, int] = {}
+        self.timeouts = 0
+        self.connection_errors = 0
+        self.skipped = 0
+        self.latency = LatencyHistogram()
+
 
 class Injector:
     """Sends requests to ``target + route`` at a steady rate until stopped or timed out."""
@@ -99,26 +134,27 @@ class Injector:
         cfg: InjectionConfig,
         target_url: str,
         *,
-        allow_remote: tuple[str, ...] = (),
+        allow_remote: tuple[str, ...] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.cfg = cfg
         self.url = target_url.rstrip("/") + cfg.route
-        self.allow_remote = allow_remote
+        self.allow_remote = cfg.allow_remote if allow_remote is None else allow_remote
+        self.guard = ErrorGuard(cfg.guard_ratio, cfg.guard_hold)
         self._transport = transport
-        self._rate = cfg.rate
-        self._stop = asyncio.Event()
-        self._rate_changed = asyncio.Event()
-        self._stats = InjectionStats(route=cfg.route, rate=cfg.rate)
-        self._counts: dict[str, int] = {}
-        self._latencies: list[float] = []
+        self._rate = self.clamp_rate(cfg.rate)
+        self._rate_changed = False
+        self._stopping = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._head = InjectionStats(route=cfg.route, rate=self._rate)
+        self._counters = _Counters()
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_started = 0.0
 
     @property
     def running(self) -> bool:
         """Whether a run is under way."""
-        return self._stats.running
+        return self._head.running
 
     @property
     def rate(self) -> float:
@@ -132,49 +168,73 @@ class Injector:
 
     def clamp_rate(self, rate: float) -> float:
         """The rate bounded by ``max_rate`` (and at least 0.1 req/s)."""
-        return min(max(rate, 0.1), self.cfg.max_rate)
+        return min(max(rate, MIN_RATE), self.cfg.max_rate)
+
+    def clamp_duration(self, duration: float) -> float:
+        """The duration bounded by ``max_duration``."""
+        return min(duration, self.cfg.max_duration)
 
     def set_rate(self, rate: float) -> float:
-        """Change the rate, even while running; returns the rate actually applied."""
+        """Change the rate, even while running; returns the rate actually applied.
+
+        The schedule re-bases: the next request leaves one new interval after the last
+        one (or now, if that is already past), so a change never sends a burst.
+        """
         self._rate = self.clamp_rate(rate)
-        self._rate_changed.set()
-        self._stats = _replace_stats(self._stats, rate=self._rate)
+        self._rate_changed = True
+        self._head = _with(self._head, rate=self._rate)
+        self._wake()
         return self._rate
 
-    def stop(self, reason: str = "user") -> None:
+    def stop(self, reason: str = "user", detail: str = "") -> None:
         """Stop now: no request starts after this call returns."""
-        if self._stats.running and not self._stop.is_set():
-            self._stats = _replace_stats(self._stats, stopped_by=reason)
-            self._stop.set()
+        if self._head.running and not self._stopping:
+            self._stopping = True
+            self._head = _with(self._head, stopped_by=reason, detail=detail)
+            self._wake()
+
+    def observe(self, split: ErrorSplit) -> None:
+        """Feed the guard; stop the run (``stopped_by="guard"``) when it trips."""
+        reason = self.guard.observe(split.app_ratio, split.at)
+        if reason and self.running:
+            self.stop("guard", reason)
 
     def stats(self) -> InjectionStats:
         """A snapshot of the counters."""
-        latencies = self._latencies
-        return _replace_stats(
-            self._stats,
-            by_class=MappingProxyType(dict(self._counts)),
+        counters = self._counters
+        return _with(
+            self._head,
+            sent=counters.sent,
+            by_status=MappingProxyType(dict(counters.by_status)),
+            timeouts=counters.timeouts,
+            connection_errors=counters.connection_errors,
+            skipped=counters.skipped,
             in_flight=len(self._tasks),
-            p50_ms=percentile(latencies, 50),
-            p99_ms=percentile(latencies, 99),
+            p50_ms=counters.latency.percentile(50),
+            p99_ms=counters.latency.percentile(99),
         )
 
     async def run(self, *, duration: float | None = None) -> InjectionStats:
         """Inject until stopped or ``duration`` (clamped to ``max_duration``) has passed."""
         check_target(self.url, self.allow_remote)
-        if self._stats.running:
+        if self._head.running:
             raise UsageError("injection is already running")
-        limit = min(duration or self.cfg.duration, self.cfg.max_duration)
-        # Fresh events per run: an Event belongs to the loop that first waits on it.
-        self._stop = asyncio.Event()
-        self._rate_changed = asyncio.Event()
-        self._counts = {}
-        self._latencies = []
+        limit = self.clamp_duration(duration or self.cfg.duration)
         run_id = secrets.token_hex(4)
-        started = time.time()
-        self._stats = InjectionStats(
-            run_id=run_id, running=True, route=self.cfg.route, rate=self._rate, started_at=started
+        self._stopping = False
+        self._rate_changed = False
+        self._counters = _Counters()
+        self.guard.reset()
+        self._head = InjectionStats(
+            run_id=run_id,
+            running=True,
+            route=self.cfg.route,
+            rate=self._rate,
+            duration=limit,
+            started_at=time.time(),
         )
-        headers = {INJECTION_HEADER: run_id}
+        # The run id is set last: a configured header cannot hide the injection.
+        headers = {**self.cfg.headers, INJECTION_HEADER: run_id}
         limits = httpx.Limits(
             max_connections=self.cfg.concurrency, max_keepalive_connections=self.cfg.concurrency
         )
@@ -183,88 +243,122 @@ class Injector:
         )
         try:
             stopped_by = await self._schedule(client, limit)
-            if not self._stats.stopped_by:
-                self._stats = _replace_stats(self._stats, stopped_by=stopped_by)
-            self._stats = _replace_stats(self._stats, stopped_at=time.time())
-            if self._tasks:  # in-flight requests end within the request timeout
-                await asyncio.wait(set(self._tasks), timeout=self.cfg.timeout + 1)
+            self._end(stopped_by)
+            await self._drain()
+        except Exception as error:
+            self._end("error", f"{type(error).__name__}: {error}")
+            raise
         finally:
-            for task in list(self._tasks):
-                task.cancel()
+            self._end("cancelled")  # only if nothing above ended the run (a cancelled worker)
+            await self._abandon()
             await client.aclose()
-            if self._stats.stopped_at is None:
-                self._stats = _replace_stats(
-                    self._stats, stopped_at=time.time(), stopped_by="cancelled"
-                )
-            self._stats = _replace_stats(self._stats, running=False)
+            self._head = _with(self._head, running=False)
         return self.stats()
+
+    def _end(self, reason: str, detail: str = "") -> None:
+        """Mark the schedule as over, keeping the first reason given."""
+        self._stopping = True
+        if self._head.stopped_at is None:
+            self._head = _with(self._head, stopped_at=time.time())
+        if not self._head.stopped_by:
+            self._head = _with(self._head, stopped_by=reason, detail=detail)
 
     async def _schedule(self, client: httpx.AsyncClient, limit: float) -> str:
         loop = asyncio.get_running_loop()
-        start = loop.time()
-        deadline = start + limit
-        epoch, sent_in_epoch = start, 0
-        while True:
-            if self._rate_changed.is_set():
-                self._rate_changed.clear()
-                epoch, sent_in_epoch = loop.time(), 0
-            due = epoch + sent_in_epoch / self._rate
+        epoch, index = loop.time(), 0
+        deadline = epoch + limit
+        # Started now, not when run() was called: building the client takes a few ms.
+        self._head = _with(self._head, started_at=time.time())
+        last_due: float | None = None
+        while not self._stopping:
+            if self._rate_changed:
+                self._rate_changed = False
+                now = loop.time()
+                epoch = now if last_due is None else max(now, last_due + 1 / self._rate)
+                index = 0
+            due = epoch + index / self._rate
             if due >= deadline:
-                await self._wait(deadline - loop.time())
-                return "user" if self._stop.is_set() else "duration"
-            delay = due - loop.time()
-            if delay > 0 and await self._wait(delay):
-                if self._stop.is_set():
-                    return "user"
-                continue  # the rate changed: recompute the schedule
-            if self._stop.is_set():
-                return "user"
-            sent_in_epoch += 1
+                await self._sleep_until(deadline)
+                if self._rate_changed:
+                    continue
+                return self._head.stopped_by or "duration"
+            if due > loop.time():
+                await self._sleep_until(due)
+                continue  # woken on time, or by a stop or a rate change: look again
+            index += 1
+            last_due = due
             if len(self._tasks) >= self.cfg.concurrency:
-                self._stats = _replace_stats(self._stats, skipped=self._stats.skipped + 1)
+                self._counters.skipped += 1
                 continue
             self._launch(client)
+        return self._head.stopped_by
 
-    async def _wait(self, delay: float) -> bool:
-        """Sleep up to ``delay``; True if woken early by a stop or a rate change."""
-        if delay <= 0:
-            return self._stop.is_set()
-        stop = asyncio.ensure_future(self._stop.wait())
-        change = asyncio.ensure_future(self._rate_changed.wait())
-        done, pending = await asyncio.wait(
-            {stop, change}, timeout=delay, return_when="FIRST_COMPLETED"
-        )
-        for task in pending:
-            task.cancel()
-        return bool(done)
+    async def _sleep_until(self, when: float) -> None:
+        """Sleep until the loop time ``when``, or until stop() / set_rate() wakes us."""
+        if self._stopping:
+            return
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiter = waiter
+        timer = loop.call_at(when, _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    def _wake(self) -> None:
+        if self._waiter is not None:
+            _resolve(self._waiter)
 
     def _launch(self, client: httpx.AsyncClient) -> None:
         self._last_started = time.time()
-        self._stats = _replace_stats(self._stats, sent=self._stats.sent + 1)
+        self._counters.sent += 1
         task = asyncio.create_task(self._send(client))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _send(self, client: httpx.AsyncClient) -> None:
+        counters = self._counters
         began = time.perf_counter()
         try:
-            response = await client.request(self.cfg.method, self.url)
+            response = await client.request(
+                self.cfg.method, self.url, content=self.cfg.body.encode() or None
+            )
         except httpx.TimeoutException:
-            self._stats = _replace_stats(self._stats, timeouts=self._stats.timeouts + 1)
+            counters.timeouts += 1
             return
         except httpx.TransportError:
-            self._stats = _replace_stats(
-                self._stats, connection_errors=self._stats.connection_errors + 1
-            )
+            counters.connection_errors += 1
             return
-        latency = (time.perf_counter() - began) * 1000
-        if len(self._latencies) >= LATENCY_KEEP:
-            self._latencies[self._stats.sent % LATENCY_KEEP] = latency
-        else:
-            self._latencies.append(latency)
-        key = f"{response.status_code // 100}xx"
-        self._counts[key] = self._counts.get(key, 0) + 1
+        except Exception as error:  # noqa: BLE001 (a task boundary: shown in stats.detail)
+            # Not the target's doing (a bug, a config httpx rejects): every request would
+            # fail the same way, so the run ends and says why instead of going on blind.
+            self.stop("error", f"{type(error).__name__}: {error}")
+            return
+        counters.latency.add((time.perf_counter() - began) * 1000)
+        status = str(response.status_code)
+        counters.by_status[status] = counters.by_status.get(status, 0) + 1
+
+    async def _drain(self) -> None:
+        """Let in-flight requests end, for at most the request timeout."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self.cfg.timeout)
+
+    async def _abandon(self) -> None:
+        """Cancel what is still in flight; those requests count as timeouts."""
+        left = [task for task in self._tasks if not task.done()]
+        for task in left:
+            task.cancel()
+        if left:
+            await asyncio.wait(left)
+            self._counters.timeouts += len(left)
 
 
-def _replace_stats(stats: InjectionStats, **changes: object) -> InjectionStats:
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def _with(stats: InjectionStats, **changes: object) -> InjectionStats:
     return replace(stats, **changes)  # type: ignore[arg-type]

@@ -5,6 +5,8 @@
   (the seed's missing "global middleware") and answers a JSON 500;
 - test routes (``/error`` divides by zero) only when enabled, off by default
   (the seed's lesson about a test route exposed without restriction);
+- with test routes, a failure switch (``POST /_test/failures``) that makes a normal
+  route raise on a share of its requests: real application errors on demand;
 - ``http_requests_total{method, endpoint, status}`` with every label set a route can
   produce created at start, so the first 500 is visible to ``rate()``.
 """
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +28,10 @@ INJECTION_HEADER = "X-Errwatch-Injection"
 
 UNMATCHED = "<unmatched>"
 """Endpoint label of requests that match no route (404)."""
+
+FAILURES_RULE = "/_test/failures"
+"""Test route switching failures of normal routes on and off."""
+
 
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
 
@@ -52,7 +59,51 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/api/users/<int:user_id>", "GET", (200, 404, 500)),
     RouteSpec("/api/orders", "POST", (201, 400, 500)),
     RouteSpec("/error", "GET", (500,), test_only=True),
+    RouteSpec(FAILURES_RULE, "GET", (200,), test_only=True),
+    RouteSpec(FAILURES_RULE, "POST", (200, 400), test_only=True),
 )
+
+
+class SimulatedFailure(RuntimeError):
+    """Raised by a route whose failure switch is on: an unhandled error like any other."""
+
+
+class FailureSwitch:
+    """Which normal routes fail on purpose, and how often (thread-safe: werkzeug is threaded).
+
+    Deterministic, not random: with a ratio of 0.5 every second request fails, so a
+    test knows what the counters must say.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ratios: dict[str, float] = {}
+        self._credit: dict[str, float] = {}
+
+    def set(self, rule: str, ratio: float) -> None:
+        """Make ``rule`` fail on ``ratio`` (0..1) of its requests; 0 turns it off."""
+        with self._lock:
+            self._credit.pop(rule, None)
+            if ratio > 0:
+                self._ratios[rule] = ratio
+            else:
+                self._ratios.pop(rule, None)
+
+    def ratios(self) -> dict[str, float]:
+        """The routes that fail, with their ratio."""
+        with self._lock:
+            return dict(self._ratios)
+
+    def should_fail(self, rule: str) -> float | None:
+        """The route's ratio if this request must fail, else None."""
+        with self._lock:
+            ratio = self._ratios.get(rule)
+            if ratio is None:
+                return None
+            credit = self._credit.get(rule, 0.0) + ratio
+            failing = credit >= 1.0 - 1e-9
+            self._credit[rule] = credit - 1.0 if failing else credit
+            return ratio if failing else None
 
 
 def create_app(
@@ -80,7 +131,7 @@ def create_app(
 
     _add_routes(app)
     if enable_test_routes:
-        _add_test_routes(app)
+        _add_test_routes(app, FailureSwitch())
     _add_error_handlers(app)
 
     @app.after_request
@@ -129,12 +180,38 @@ def _add_routes(app: Flask) -> None:
         return jsonify(user_id=payload["user_id"], item=item, status="accepted"), 201
 
 
-def _add_test_routes(app: Flask) -> None:
+def _add_test_routes(app: Flask, switch: FailureSwitch) -> None:
     @app.get("/error")
     def error() -> ResponseReturnValue:
         # Deliberate, as in the seed: the supervision chain must see this 500.
         ratio = 1 / 0
         return jsonify(ratio=ratio)
+
+    normal = {spec.rule for spec in ROUTES if not spec.test_only}
+
+    @app.before_request
+    def fail_on_demand() -> None:
+        rule = request.url_rule.rule if request.url_rule is not None else None
+        ratio = switch.should_fail(rule) if rule in normal else None
+        if rule is not None and ratio is not None:
+            raise SimulatedFailure(f"failure switch on {rule}: {ratio:.0%} of requests fail")
+
+    @app.get(FAILURES_RULE)
+    def list_failures() -> ResponseReturnValue:
+        return jsonify(failures=switch.ratios())
+
+    @app.post(FAILURES_RULE)
+    def set_failures() -> ResponseReturnValue:
+        payload = request.get_json(silent=True)
+        payload = payload if isinstance(payload, dict) else {}
+        rule, ratio = payload.get("route"), payload.get("ratio")
+        if rule not in normal:
+            known = ", ".join(sorted(normal))
+            abort(400, description=f'"route" must be one of: {known}.')
+        if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 <= ratio <= 1:
+            abort(400, description='"ratio" must be a number from 0 (off) to 1 (every request).')
+        switch.set(rule, float(ratio))
+        return jsonify(failures=switch.ratios())
 
 
 def _add_error_handlers(app: Flask) -> None:

@@ -30,6 +30,8 @@ class ErrwatchApp(App[None]):
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("f", "toggle_injection", "Inject on/off"),
+        Binding("plus", "injection_rate(1)", "Rate+", key_display="+"),
+        Binding("minus", "injection_rate(-1)", "Rate-", key_display="-"),
     ]
 
     def __init__(
@@ -74,7 +76,12 @@ class ErrwatchApp(App[None]):
                 loop.add_signal_handler(signum, self._on_signal, signum)
 
     def _on_signal(self, signum: int) -> None:
-        self.query_one(InjectionPanel).stop(signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        self.query_one(InjectionPanel).stop(name)  # at once: nothing new leaves from here on
+        self.call_next(self._leave, name)
+
+    async def _leave(self, reason: str) -> None:
+        await self.query_one(InjectionPanel).wind_down(reason)
         self.exit()
 
     def on_rates_panel_updated(self, message: RatesPanel.Updated) -> None:
@@ -84,7 +91,10 @@ class ErrwatchApp(App[None]):
         """Start or stop fault injection."""
         self.query_one(InjectionPanel).toggle()
 
+    def action_injection_rate(self, direction: int) -> None:
+        """Step the injection rate up (1) or down (-1), capped by injection.max_rate."""
+        self.query_one(InjectionPanel).step_rate(direction)
+
     async def action_quit(self) -> None:
-        """Stop injection first, then leave."""
-        self.query_one(InjectionPanel).stop("quit")
-        self.exit()
+        """Stop injection first, let its last requests end, then leave."""
+        await self._leave("quit")

@@ -1,6 +1,10 @@
-"""The injection panel: a Start/Stop button over the injector, and its live counters."""
+"""The injection panel: a Start/Stop button over the injector, its live counters and its guard."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
 
 from rich.text import Text
 from textual import work
@@ -9,17 +13,65 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Button, Static
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
-from errwatch.core.injector import InjectionStats, Injector
+from errwatch.core.guard import ErrorSplit
+from errwatch.core.injector import InjectionStats, Injector, step_rate
+from errwatch.core.units import format_duration
 from errwatch.errors import ErrwatchError
 
 STATS_INTERVAL = 0.25
+ALARMING = ("guard", "error")
+"""Reasons to stop that a person must notice."""
+
+
+def describe(
+    stats: InjectionStats, injector: Injector, errors: ErrorSplit | None, now: float
+) -> Text:
+    """Three lines: what runs and how far; the answers; the 5xx split and the guard."""
+    cfg = injector.cfg
+    duration = stats.duration or injector.clamp_duration(cfg.duration)
+    head = Text.assemble((f"{cfg.method} {cfg.route} @ {injector.rate:g}/s", "bold"))
+    head.append(f"  {format_duration(round(stats.elapsed(now)))} of {format_duration(duration)}")
+    head.append("  sent ")
+    head.append(str(stats.sent), "bold")
+    if stats.skipped:
+        head.append(f"  skipped {stats.skipped}", "bold yellow")
+
+    classes = stats.by_class
+    server = classes.pop("5xx", 0)
+    answers = Text.assemble("5xx ", (str(server), "bold red" if server else "bold"))
+    for name, count in sorted(classes.items()):
+        answers.append(f"  {name} {count}")
+    answers.append("  timeouts ")
+    answers.append(str(stats.timeouts), "bold yellow" if stats.timeouts else "bold")
+    answers.append("  conn ")
+    answers.append(str(stats.connection_errors), "bold yellow" if stats.connection_errors else "")
+    if stats.p50_ms is not None and stats.p99_ms is not None:
+        answers.append(f"  p50 {stats.p50_ms:.0f}ms p99 {stats.p99_ms:.0f}ms")
+
+    if not stats.running and stats.stopped_by in ALARMING:
+        guard = Text(f"stopped by {stats.stopped_by}: {stats.detail}", "bold red")
+    else:
+        guard = Text(injector.guard.describe())
+        if errors is not None:
+            # Attribution from the metrics: the injection route's 5xx vs every other route's.
+            guard.append(f"  5xx/s injected {errors.injected_errors:.1f}")
+            guard.append(f" app {errors.app_errors:.1f}", "bold red" if errors.app_errors else "")
+        if not stats.running and stats.stopped_by:
+            guard.append(f"  stopped: {stats.stopped_by}", "dim")
+    return Text("\n").join([head, answers, guard])
 
 
 class InjectionPanel(Horizontal):
-    """Starts and stops fault injection; shows sent / 5xx / failed while it runs."""
+    """Starts and stops fault injection; shows its counters, the 5xx split and the guard.
+
+    ``errors`` is set by the parent from the metrics (5xx on the injection route vs the
+    others); every new value feeds the injector's guard.
+    """
 
     stats: reactive[InjectionStats] = reactive(InjectionStats, always_update=True)
+    errors: reactive[ErrorSplit | None] = reactive(None)
 
     class Changed(Message):
         """Injection started or stopped."""
@@ -54,8 +106,35 @@ class InjectionPanel(Horizontal):
             self.inject()
 
     def stop(self, reason: str) -> None:
-        """Stop if running (quit, signal)."""
+        """Stop if running: no request starts after this returns."""
         self.injector.stop(reason)
+
+    async def wind_down(self, reason: str) -> None:
+        """Stop, and let in-flight requests end (within the request timeout) before leaving.
+
+        Quitting without this cancels requests already on the wire: the API may count
+        them after errwatch is gone, and the counters would not match what it saw.
+        """
+        self.stop(reason)
+        runs = [
+            worker.wait()
+            for worker in self.workers
+            if worker.node is self and worker.group == "inject" and not worker.is_finished
+        ]
+        with contextlib.suppress(WorkerFailed, WorkerCancelled, TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*runs), self.injector.cfg.timeout + 0.5)
+
+    def step_rate(self, direction: int) -> None:
+        """One step up or down the 1-2-5 rate ladder, never above ``max_rate``."""
+        wanted = step_rate(self.injector.rate, direction)
+        applied = self.injector.set_rate(wanted)
+        if applied < wanted:
+            self.notify(
+                f"{wanted:g}/s is above injection.max_rate: the rate stays at {applied:g}/s",
+                title="Rate capped",
+                severity="warning",
+            )
+        self.stats = self.injector.stats()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "inject":
@@ -64,7 +143,7 @@ class InjectionPanel(Horizontal):
 
     @work(exclusive=True, exit_on_error=False, group="inject")
     async def inject(self) -> None:
-        """Run the injector until it stops; failures become a notification."""
+        """Run the injector until it stops; a refusal becomes a notification."""
         try:
             await self.injector.run()
         except ErrwatchError as error:
@@ -72,24 +151,26 @@ class InjectionPanel(Horizontal):
         finally:
             self.stats = self.injector.stats()
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "inject" or event.state is not WorkerState.ERROR:
+            return
+        event.stop()
+        # The injector has ended its schedule on the way out; say so and why.
+        self.injector.stop("error", repr(event.worker.error))
+        self.notify(f"{event.worker.error}", title="Injection failed", severity="error", timeout=8)
+        self.stats = self.injector.stats()
+
+    def watch_errors(self, errors: ErrorSplit | None) -> None:
+        if errors is not None:
+            self.injector.observe(errors)
+            self.stats = self.injector.stats()
+
     def watch_stats(self, old: InjectionStats, stats: InjectionStats) -> None:
         button = self.query_one("#inject", Button)
         button.label = "Stop injection" if stats.running else "Start injection"
         self.set_class(stats.running, "-active")
-        cfg = self.injector.cfg
-        text = Text.assemble(
-            (f"{cfg.method} {cfg.route} @ {self.injector.rate:g}/s", "bold"),
-            "  sent ",
-            (str(stats.sent), "bold"),
-            "  5xx ",
-            (str(stats.server_errors), "bold red" if stats.server_errors else "bold"),
-            "  failed ",
-            (str(stats.failed), "bold yellow" if stats.failed else "bold"),
-        )
-        if stats.p50_ms is not None:
-            text.append(f"  p50 {stats.p50_ms:.0f}ms")
-        if not stats.running and stats.stopped_by:
-            text.append(f"  stopped: {stats.stopped_by}", "dim")
+        self.set_class(not stats.running and stats.stopped_by in ALARMING, "-alarm")
+        text = describe(stats, self.injector, self.errors, time.time())
         self.query_one("#inject-stats", Static).update(text)
         if old.running != stats.running:
             self.post_message(self.Changed(stats))
