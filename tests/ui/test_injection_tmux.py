@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -13,20 +10,7 @@ import pytest
 
 from errwatch.demo.stack import DemoApi
 from tests.conftest import api_counter, wait_until
-from tests.ui.test_tmux_demo import children_of, session, tmux, wait_exited
-
-__all__ = ["session"]  # the fixture, used by name below
-
-
-def leave(session: str, how: str) -> str:
-    """Press ``q`` or send SIGTERM to errwatch (the pane's shell's child); the final screen."""
-    if how == "SIGTERM":
-        shell = int(tmux("display-message", "-p", "-t", session, "#{pane_pid}"))
-        [pid] = children_of(shell)
-        os.kill(pid, signal.SIGTERM)
-    else:
-        tmux("send-keys", "-t", session, how)
-    return wait_exited(session)
+from tests.ui.tmuxing import leave, tmux
 
 
 @pytest.mark.parametrize("how", ["q", "SIGTERM"])
@@ -38,17 +22,12 @@ def test_no_request_reaches_the_api_once_errwatch_is_gone(
     errwatch = Path(sys.executable).parent / "errwatch"
     command = f"{errwatch} --config {config} --direct-scrape; echo EXITED=$?; sleep 60"
     tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command)
-    try:
-        wait_until(
-            lambda: "Start injection" in tmux("capture-pane", "-p", "-t", session), 15, "the UI"
-        )
-        tmux("send-keys", "-t", session, "f")
-        wait_until(lambda: api_counter(demo_api.url, "/error", "500") >= 25, 10, "injection")
-        screen = leave(session, how)
-        assert "EXITED=0" in screen
-        assert "Traceback" not in screen
-        gone = api_counter(demo_api.url, "/error", "500")
-        time.sleep(1.0)  # a quiet window: nothing may reach the API after errwatch exited
-        assert api_counter(demo_api.url, "/error", "500") == gone
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, check=False)
+    wait_until(lambda: "Start injection" in tmux("capture-pane", "-p", "-t", session), 15, "the UI")
+    tmux("send-keys", "-t", session, "f")
+    wait_until(lambda: api_counter(demo_api.url, "/error", "500") >= 25, 10, "injection")
+    screen = leave(session, how)
+    assert "EXITED=0" in screen
+    assert "Traceback" not in screen
+    gone = api_counter(demo_api.url, "/error", "500")
+    time.sleep(1.0)  # a quiet window: nothing may reach the API after errwatch exited
+    assert api_counter(demo_api.url, "/error", "500") == gone

@@ -2,59 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.ui.tmuxing import leave, processes_mentioning, tmux
 
 RATE = re.compile(r"\b[245]0\d\s+(\d+\.\d\d)/s")
-
-
-def tmux(*args: str) -> str:
-    return subprocess.run(
-        ["tmux", *args], capture_output=True, text=True, check=True, timeout=10
-    ).stdout
-
-
-def processes_mentioning(marker: str) -> list[str]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if marker in cmdline:
-            found.append(f"{pid}: {cmdline}")
-    return found
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry))
-    return found
-
-
-@pytest.fixture
-def session(tmp_path: Path) -> str:
-    if shutil.which("tmux") is None:
-        if IN_CI:
-            pytest.fail("tmux is not installed")
-        pytest.skip("tmux is not installed")
-    return f"errwatch-test-{os.getpid()}"
 
 
 def test_errwatch_demo_in_tmux(tmp_path: Path, session: str, prometheus_bin: str) -> None:
@@ -63,36 +20,31 @@ def test_errwatch_demo_in_tmux(tmp_path: Path, session: str, prometheus_bin: str
     command = f"cd {tmp_path} && TMPDIR={tmp_path} {errwatch} demo; echo EXITED=$?; sleep 60"
     started = time.monotonic()
     tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command)
-    try:
-        screen = ""
-        first_data = None
-        while time.monotonic() - started < 15:
-            screen = tmux("capture-pane", "-p", "-t", session)
-            if any(float(rate) > 0 for rate in RATE.findall(screen)):
-                first_data = time.monotonic() - started
-                break
-            time.sleep(0.1)
-        assert first_data is not None, f"no live data on screen:\n{screen}"
-        print(f"first data on screen after {first_data:.2f}s")
-        assert first_data <= 5.0, screen
-        assert "demo API on 127.0.0.1:" in screen
-        assert "5xx ratio" in screen and "Start injection" in screen
-        assert len(screen.splitlines()) <= 24 and all(
-            len(line) <= 80 for line in screen.splitlines()
-        )
-        assert processes_mentioning(str(tmp_path)), "the demo's children should be running"
+    screen = ""
+    first_data = None
+    while time.monotonic() - started < 15:
+        screen = tmux("capture-pane", "-p", "-t", session)
+        if any(float(rate) > 0 for rate in RATE.findall(screen)):
+            first_data = time.monotonic() - started
+            break
+        time.sleep(0.1)
+    assert first_data is not None, f"no live data on screen:\n{screen}"
+    print(f"first data on screen after {first_data:.2f}s")
+    assert first_data <= 5.0, screen
+    assert "demo API on 127.0.0.1:" in screen
+    assert "5xx ratio" in screen and "Start injection" in screen
+    assert len(screen.splitlines()) <= 24 and all(len(line) <= 80 for line in screen.splitlines())
+    assert processes_mentioning(str(tmp_path)), "the demo's children should be running"
 
-        tmux("send-keys", "-t", session, "q")
-        deadline = time.monotonic() + 10
-        while "EXITED=" not in screen and time.monotonic() < deadline:
-            time.sleep(0.1)
-            screen = tmux("capture-pane", "-p", "-t", session)
-        assert "EXITED=0" in screen
-        assert "Traceback" not in screen
-        leftovers = [p for p in processes_mentioning(str(tmp_path)) if "sleep 60" not in p]
-        assert leftovers == []
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, check=False)
+    tmux("send-keys", "-t", session, "q")
+    deadline = time.monotonic() + 10
+    while "EXITED=" not in screen and time.monotonic() < deadline:
+        time.sleep(0.1)
+        screen = tmux("capture-pane", "-p", "-t", session)
+    assert "EXITED=0" in screen
+    assert "Traceback" not in screen
+    leftovers = [p for p in processes_mentioning(str(tmp_path)) if "sleep 60" not in p]
+    assert leftovers == []
 
 
 def start_demo(tmp_path: Path, session: str) -> None:
@@ -107,36 +59,16 @@ def start_demo(tmp_path: Path, session: str) -> None:
     pytest.fail("the dashboard did not show up")
 
 
-def wait_exited(session: str) -> str:
-    deadline = time.monotonic() + 10
-    screen = ""
-    while time.monotonic() < deadline:
-        screen = tmux("capture-pane", "-p", "-t", session)
-        if "EXITED=" in screen:
-            return screen
-        time.sleep(0.1)
-    pytest.fail(f"errwatch did not exit:\n{screen}")
-
-
-@pytest.mark.parametrize("how", ["ctrl+c", "SIGTERM"])
+@pytest.mark.parametrize("how", ["C-c", "SIGTERM"])
 def test_ctrl_c_and_sigterm_stop_everything(
     tmp_path: Path, session: str, prometheus_bin: str, how: str
 ) -> None:
     start_demo(tmp_path, session)
-    try:
-        tmux("send-keys", "-t", session, "f")  # injection running when the stop comes
-        time.sleep(0.5)
-        children = [p for p in processes_mentioning(str(tmp_path)) if "sleep 60" not in p]
-        assert len(children) >= 2, children  # the API and Prometheus
-        if how == "ctrl+c":
-            tmux("send-keys", "-t", session, "C-c")
-        else:
-            shell = int(tmux("display-message", "-p", "-t", session, "#{pane_pid}"))
-            [errwatch] = children_of(shell)
-            os.kill(errwatch, signal.SIGTERM)
-        screen = wait_exited(session)
-        assert "EXITED=0" in screen
-        assert "Traceback" not in screen
-        assert [p for p in processes_mentioning(str(tmp_path)) if "sleep 60" not in p] == []
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, check=False)
+    tmux("send-keys", "-t", session, "f")  # injection running when the stop comes
+    time.sleep(0.5)
+    children = [p for p in processes_mentioning(str(tmp_path)) if "sleep 60" not in p]
+    assert len(children) >= 2, children  # the API and Prometheus
+    screen = leave(session, how)
+    assert "EXITED=0" in screen
+    assert "Traceback" not in screen
+    assert [p for p in processes_mentioning(str(tmp_path)) if "sleep 60" not in p] == []
