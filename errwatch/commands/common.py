@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from errwatch.config import DEFAULT_PATH, Config, load_config
 from errwatch.errors import UsageError
+
+if TYPE_CHECKING:
+    from errwatch.config import Config
 
 
 def config_option() -> argparse.ArgumentParser:
@@ -24,6 +27,9 @@ def config_option() -> argparse.ArgumentParser:
 
 def find_config(args: argparse.Namespace) -> Config:
     """The config named by --config, else ./config.toml, else the built-in defaults."""
+    # Imported here: commands that need no config (scan) start faster without it.
+    from errwatch.config import DEFAULT_PATH, Config, load_config
+
     path: Path | None = getattr(args, "config", None)
     if path is not None:
         return load_config(path)

@@ -100,15 +100,20 @@ class TracebackMonitor:
             reader = self._readers[file] = TracebackReader(path, clock=self._clock)
         return reader
 
-    def step(self) -> TracebackUpdate | None:
-        """Read new lines, close finished tracebacks; None when nothing changed."""
+    def step(self, *, settle: float | None = None) -> TracebackUpdate | None:
+        """Read new lines, close finished tracebacks; None when nothing changed.
+
+        ``settle``: quiet seconds before a finished traceback is emitted (default: the
+        monitor's); 0 for what was written before following began.
+        """
+        settle = self.settle if settle is None else settle
         events: list[TracebackEvent] = []
         for chunk in self.tail.poll(self.budget):
             events.extend(self._reader(chunk.file, chunk.path).feed(chunk.data))
         now = self._clock()
         for reader in self._readers.values():
             parser = reader.parser
-            if parser.wants_idle() and now - parser.last_line_at >= self.settle:
+            if parser.wants_idle() and now - parser.last_line_at >= settle:
                 events.extend(parser.idle())
             events.extend(parser.expire(self.incomplete_timeout))
         for file in self.tail.take_closed():
@@ -166,7 +171,14 @@ class TracebackMonitor:
         pending: TracebackUpdate | None = None
         last_yield = 0.0
         try:
-            first = self.step()
+            # What the files held before following began is not being written: the
+            # backfill needs no settling, and its groups come before anything new.
+            first = self.step(settle=0)
+            while self._progress is not None and not stop.is_set():
+                more = self.step(settle=0)
+                if more is not None:
+                    yield first if first is not None else self.snapshot()
+                    first = more
             yield first if first is not None else self.snapshot()
             last_yield = time.monotonic()
             while not stop.is_set():

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from errwatch.core.grouping import ErrorGroup, GroupStore
@@ -133,21 +133,33 @@ class ScanResult:
     """What ``errwatch scan`` found in some files."""
 
     events: int
-    """Complete traceback events."""
+    """Complete traceback events (the groups hold these)."""
     incomplete: int
+    """Tracebacks cut off before their exception line."""
     groups: tuple[ErrorGroup, ...]
     """By count, most first."""
+    logged: Mapping[str, tuple[float | None, float | None]]
+    """Per fingerprint, the first and last time the log itself gives (None without one)."""
 
 
 def scan_fds(files: Iterable[tuple[str, int]], window: int = WINDOW) -> ScanResult:
-    """Group the tracebacks of already opened files (name, descriptor)."""
+    """Group the complete tracebacks of already opened files (name, descriptor)."""
     store = GroupStore()
+    logged: dict[str, tuple[float | None, float | None]] = {}
     complete = incomplete = 0
     for name, fd in files:
         reader = TracebackReader(name, count_lines=False)
         for event in scan_fd(fd, reader, window):
-            store.add(event)
-            complete += event.complete
-            incomplete += not event.complete
+            if not event.complete:
+                incomplete += 1
+                continue
+            complete += 1
+            group, _ = store.add(event)
+            at = event.record.timestamp if event.record is not None else None
+            first, last = logged.get(group.fingerprint, (None, None))
+            if at is not None:
+                first = at if first is None else min(first, at)
+                last = at if last is None else max(last, at)
+            logged[group.fingerprint] = (first, last)
     groups = sorted(store.groups(), key=lambda group: (-group.count, -group.last_seen))
-    return ScanResult(complete, incomplete, tuple(groups))
+    return ScanResult(complete, incomplete, tuple(groups), logged)

@@ -30,6 +30,8 @@ class ErrwatchApp(App[None]):
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("f", "toggle_injection", "Inject on/off"),
+        Binding("o", "order_tracebacks", "Order"),
+        Binding("slash", "filter_tracebacks", "Filter"),
     ]
 
     def __init__(
@@ -83,6 +85,14 @@ class ErrwatchApp(App[None]):
     def action_toggle_injection(self) -> None:
         """Start or stop fault injection."""
         self.query_one(InjectionPanel).toggle()
+
+    def action_order_tracebacks(self) -> None:
+        """Sort the traceback groups by last seen or by count."""
+        self.query_one(TracebackPanel).toggle_order()
+
+    def action_filter_tracebacks(self) -> None:
+        """Type a filter for the traceback groups (Esc clears it)."""
+        self.query_one(TracebackPanel).open_filter()
 
     async def action_quit(self) -> None:
         """Stop injection first, then leave."""
