@@ -3,7 +3,6 @@ a directory or a FIFO at the path, permissions, globs matching rotated files."""
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import subprocess
@@ -16,6 +15,7 @@ import pytest
 
 from errwatch.core.follow import DRAIN_GRACE, Chunk, FileTail, FollowState, MultiTail
 from errwatch.core.lines import LONG_LINE_MARK, MAX_LINE, decode_line
+from tests.privileges import obeying_file_modes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -161,15 +161,6 @@ def test_a_fifo_at_the_path_is_a_state_and_never_blocks(tmp_path: Path) -> None:
     assert lines(tail.poll()) == ["a regular file again"]
 
 
-def _drop_file_permission_override() -> None:
-    """In the child: root without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH obeys modes."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_capbset_drop, cap_dac_override, cap_dac_read_search = 24, 1, 2
-    for cap in (cap_dac_override, cap_dac_read_search):
-        if libc.prctl(pr_capbset_drop, cap, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
-
-
 UNREADABLE_SCENARIO = """
 import json, os, sys
 from errwatch.core.follow import FileTail
@@ -201,7 +192,6 @@ print(json.dumps(report))
 def test_an_unreadable_file_is_a_state_and_recovers(tmp_path: Path) -> None:
     # Root reads a chmod 000 file anyway; the scenario runs in a child without the
     # capability that lets it, so the permission check is the kernel's, for real.
-    as_root = os.geteuid() == 0
     try:
         done = subprocess.run(
             [sys.executable, "-c", textwrap.dedent(UNREADABLE_SCENARIO), str(tmp_path / "app.log")],
@@ -209,7 +199,7 @@ def test_an_unreadable_file_is_a_state_and_recovers(tmp_path: Path) -> None:
             text=True,
             timeout=60,
             cwd=ROOT,
-            preexec_fn=_drop_file_permission_override if as_root else None,
+            preexec_fn=obeying_file_modes(),
         )
     except subprocess.SubprocessError as error:  # prctl refused (no CAP_SETPCAP here)
         pytest.skip(f"cannot drop root's file permission override here: {error}")

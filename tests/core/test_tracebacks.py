@@ -6,10 +6,13 @@ import os
 import random
 from pathlib import Path
 
+import httpx
 import pytest
 
 from errwatch.core.lines import LONG_LINE_MARK, MAX_LINE, decode_line
 from errwatch.core.tracebacks import TracebackEvent, TracebackParser, parse_lines, parse_text
+from errwatch.demo.stack import DemoApi
+from tests.conftest import wait_until
 from tests.core import corpus
 
 
@@ -358,3 +361,26 @@ def test_following_a_file_written_in_random_pieces_gives_the_same_events(
                 events.extend(reader.feed(chunk.data))
     events.extend(reader.parser.finish())
     assert summary(events) == expected
+
+
+def test_a_real_flask_log_with_werkzeug_colours(demo_api: DemoApi) -> None:
+    from errwatch.core.scan import TracebackReader
+
+    with httpx.Client(base_url=demo_api.url, timeout=5) as client:
+        client.get("/error", headers={"X-Errwatch-Injection": "run-9"})
+        client.get("/nope")  # werkzeug colours a 404 access line
+        client.get("/error")
+    wait_until(lambda: demo_api.log_file.read_text().count("/error HTTP") == 2, 5, "the log")
+    data = demo_api.log_file.read_bytes()
+    assert b"\x1b[" in data
+    reader = TracebackReader(str(demo_api.log_file))
+    events = reader.feed(data) + reader.parser.finish()
+    assert [(e.type, e.message, e.complete) for e in events] == [
+        ("ZeroDivisionError", "division by zero", True),
+    ] * 2
+    assert all("\x1b" not in e.text and "werkzeug" not in e.text for e in events)
+    records = [e.record for e in events]
+    assert [(r.method, r.route, r.injection) for r in records if r] == [
+        ("GET", "/error", "run-9"),
+        ("GET", "/error", None),
+    ]
