@@ -17,22 +17,7 @@ from tests.realpython import logged
 
 ERRWATCH = str(Path(sys.executable).parent / "errwatch")
 
-BODY = """
-import time
-def divide(a, b):
-    return a / b
-
-for n in range(3):
-    try:
-        divide(n, 0)
-    except ZeroDivisionError:
-        log.exception("Exception on /error [GET]")
-    time.sleep(0.01)
-try:
-    {}["user"]
-except KeyError:
-    log.exception("lookup failed")
-"""
+BODY = corpus.APP_ERRORS
 GROUP_KEYS = {
     "fingerprint": str,
     "type": str,

@@ -174,12 +174,11 @@ class TracebackMonitor:
             # What the files held before following began is not being written: the
             # backfill needs no settling, and its groups come before anything new.
             first = self.step(settle=0)
+            yield first if first is not None else self.snapshot()
             while self._progress is not None and not stop.is_set():
                 more = self.step(settle=0)
                 if more is not None:
-                    yield first if first is not None else self.snapshot()
-                    first = more
-            yield first if first is not None else self.snapshot()
+                    yield more
             last_yield = time.monotonic()
             while not stop.is_set():
                 if self._progress is None:

@@ -10,6 +10,24 @@ from pathlib import Path
 
 from tests.realpython import logged, run_script
 
+APP_ERRORS = """
+import time
+def divide(a, b):
+    return a / b
+
+for n in range(3):
+    try:
+        divide(n, 0)
+    except ZeroDivisionError:
+        log.exception("Exception on /error [GET] (X-Errwatch-Injection: run-1)")
+    time.sleep(0.01)
+try:
+    {}["user"]
+except KeyError:
+    log.exception("lookup failed")
+"""
+"""Body for ``logged``: 3 ZeroDivisionError (injected, 10 ms apart) then 1 KeyError."""
+
 
 def plain(tmp_path: Path) -> str:
     return run_script(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 from textual.message import Message
 from textual.widgets import DataTable, Input, ProgressBar, Static
@@ -16,43 +18,19 @@ from errwatch.ui.tracebacks import NEW_MARK, TracebackPanel, TracebackScreen
 from tests.core import corpus
 from tests.realpython import logged
 from tests.ui.helpers import wait_for
+from tests.ui.recorded import RecordedSource
 
-BODY = """
-def divide(a, b):
-    return a / b
-
-for n in range(3):
-    try:
-        divide(n, 0)
-    except ZeroDivisionError:
-        log.exception("Exception on /error [GET] (X-Errwatch-Injection: run-1)")
-try:
-    {}["user"]
-except KeyError:
-    log.exception("lookup failed")
-"""
+BODY = corpus.APP_ERRORS
 
 
 def build(log: Path, monitor: TracebackMonitor | None = None) -> ErrwatchApp:
     config = Config(logs=(LogConfig(path=str(log)),))
     return ErrwatchApp(
         config,
-        metrics=RecordedSource(),
+        metrics=RecordedSource([MetricsSnapshot(SourceState.NO_DATA, 0.0)]),
         tracebacks=monitor or TracebackMonitor(config.logs, injection_route="/error"),
         injector=Injector(config.injection, config.target.url),
     )
-
-
-class RecordedSource:
-    """No metrics: the rates panel stays quiet while the traceback panel is tested."""
-
-    mode = "prometheus"
-
-    def poll(self) -> MetricsSnapshot:
-        return MetricsSnapshot(SourceState.NO_DATA, 0.0)
-
-    def close(self) -> None:
-        pass
 
 
 def rows(app: ErrwatchApp) -> list[tuple[str, str, str]]:
@@ -177,12 +155,25 @@ async def test_a_new_group_is_marked_and_backfilled_ones_are_not(tmp_path: Path)
         assert marked == [NEW_MARK + "HTTPError"]
 
 
+class HeldMonitor(TracebackMonitor):
+    """Real following, held after its first backfill step until the test has looked."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.release = threading.Event()
+
+    def step(self, *, settle: float | None = None) -> TracebackUpdate | None:
+        if self.snapshot().progress is not None:  # mid-backfill: its update is out
+            self.release.wait(10)
+        return super().step(settle=settle)
+
+
 async def test_a_big_backfill_shows_a_progress_bar_and_the_ui_answers(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     filler = "2025-07-29 14:35:00,000 INFO [api] GET /api/users 200\n" * 4000
     record = "2025-07-29 14:35:01,000 ERROR [api] failed\n" + corpus.plain(tmp_path)
     log.write_text((filler + record) * 40)  # about 9 MB
-    monitor = TracebackMonitor([LogConfig(path=str(log))], budget=32 * 1024)
+    monitor = HeldMonitor([LogConfig(path=str(log))], budget=1024 * 1024)
     seen: list[TracebackUpdate] = []
 
     def record_updates(message: Message) -> None:
@@ -196,16 +187,18 @@ async def test_a_big_backfill_shows_a_progress_bar_and_the_ui_answers(tmp_path: 
     async with app.run_test(size=(80, 24), message_hook=record_updates) as pilot:
         panel = app.query_one(TracebackPanel)
         await wait_for(pilot, lambda: panel.has_class("-backfilling"), 10, "the progress bar")
-        assert app.query_one(ProgressBar).display
-        assert "backfill" in str(app.query_one("#log-state", Static).render())
+        bar = app.query_one(ProgressBar)
+        assert bar.display and 0 < (bar.progress or 0) < (bar.total or 0)
+        assert "backfill 1/8 MB" in str(app.query_one("#log-state", Static).render())
         await pilot.press("o")  # keys work while the backfill runs
         assert panel.order == "count"
-        await wait_for(pilot, lambda: events(app) == 40, 60, "the whole backfill")
+        monitor.release.set()
+        await wait_for(pilot, lambda: events(app) == 40, 30, "the whole backfill")
         await pilot.pause()
         assert not panel.has_class("-backfilling")
-        assert not app.query_one(ProgressBar).display
+        assert not bar.display
     done = [u.progress.done for u in seen if u.progress is not None]
-    assert len(done) > 3 and done == sorted(done)
+    assert len(done) >= 8 and done == sorted(done)
 
 
 class BrokenMonitor(TracebackMonitor):
