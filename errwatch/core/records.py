@@ -154,3 +154,36 @@ def json_record(line: str, record: Mapping[str, Any]) -> RecordContext:
         str(logger) if logger is not None else None,
         message,
     )
+
+
+def _traceback_field(record: Mapping[str, Any], header: str) -> str | None:
+    """The first field (one level of nesting looked into) holding a traceback."""
+    values: list[Any] = list(record.values())
+    for value in list(values):
+        if isinstance(value, dict):
+            values.extend(value.values())
+    for value in values:
+        text = value
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            text = "".join(item if item.endswith("\n") else item + "\n" for item in value)
+        if isinstance(text, str) and header in text:
+            return text
+    return None
+
+
+def json_traceback(line: str, header: str) -> tuple[RecordContext, str] | None:
+    """A JSON log record (after any prefix) with a traceback in a field: its facts and
+    the traceback's text, unescaped."""
+    start = line.find("{")
+    if start < 0:
+        return None
+    import json  # only lines that hold an escaped traceback get here
+
+    try:
+        record, _ = json.JSONDecoder().raw_decode(line, start)
+    except ValueError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    text = _traceback_field(record, header)
+    return None if text is None else (json_record(line, record), text)

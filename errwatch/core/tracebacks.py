@@ -17,18 +17,16 @@ tracebacks interleaved line by line (every final exception counted, marked uncer
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from enum import Enum, auto
-from typing import Any
 
 from errwatch.core.exgroups import BOX_START, IN_BOX, box_closed, read_box
 from errwatch.core.lines import strip_ansi
-from errwatch.core.records import RECORD, RecordContext, json_record, parse_record
+from errwatch.core.records import RECORD, RecordContext, json_traceback, parse_record
 
 HEADER = "Traceback (most recent call last):"
 CAUSE = "The above exception was the direct cause of the following exception:"
@@ -500,19 +498,10 @@ class TracebackParser:
 
     def _json_line(self, line: str, out: list[TracebackEvent]) -> bool:
         """A JSON log record with a traceback in one of its fields."""
-        start = line.find("{")
-        if start < 0:
+        found = json_traceback(line, HEADER)
+        if found is None:
             return False
-        try:
-            record, _ = json.JSONDecoder().raw_decode(line, start)
-        except ValueError:
-            return False
-        if not isinstance(record, dict):
-            return False
-        text = _traceback_field(record)
-        if text is None:
-            return False
-        context = json_record(line, record)
+        context, text = found
         nested = TracebackParser(self.source, clock=self._now)
         for event in parse_lines(text.splitlines(), nested):
             out.append(replace(event, line_no=self.line_no, record=context))
@@ -576,21 +565,6 @@ _HANDLERS: dict[_State, Callable[[TracebackParser, str, list[TracebackEvent]], N
 
 def _join(message: list[str]) -> str:
     return "\n".join(message).rstrip()
-
-
-def _traceback_field(record: dict[str, Any]) -> str | None:
-    """The first field (one level of nesting looked into) holding a traceback."""
-    values: list[Any] = list(record.values())
-    for value in list(values):
-        if isinstance(value, dict):
-            values.extend(value.values())
-    for value in values:
-        text = value
-        if isinstance(value, list) and all(isinstance(item, str) for item in value):
-            text = "".join(item if item.endswith("\n") else item + "\n" for item in value)
-        if isinstance(text, str) and HEADER in text:
-            return text
-    return None
 
 
 def parse_lines(
