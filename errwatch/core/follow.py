@@ -147,6 +147,8 @@ class FileTail:
         self.closed: list[Identity] = []
         """Files this tail stopped reading for good (their parsers can finish)."""
         self.progress: Progress | None = None
+        self.behind = False
+        """The last poll stopped at its budget: more is there to read now."""
         self.bytes_read = 0
 
     def _set(self, state: FollowState, detail: str = "", size: int | None = None) -> None:
@@ -172,9 +174,13 @@ class FileTail:
         return out
 
     def _poll(self, out: list[Chunk], budget: int | None) -> None:
+        self.behind = False
         for old in list(self._draining):
-            self._read(old, out, None)
-            if self._clock() >= old.deadline:
+            # Bounded like any read: a file rotated away mid-backfill is finished over
+            # several polls, and closed only once read to its end.
+            at_end = self._read(old, out, budget)
+            self.behind = self.behind or not at_end
+            if at_end and self._clock() >= old.deadline:
                 self._flush_partial(old, out)
                 self._close(old)
         try:
@@ -192,7 +198,7 @@ class FileTail:
         current = self._current
         if current is not None and current.identity != identity:
             # Rename rotation: finish the old file, keep reading it a little longer.
-            self._read(current, out, None)
+            self.behind = not self._read(current, out, budget) or self.behind
             self._retire(current)
             self._set(FollowState.ROTATED, "new file at the path")
         if self._current is None and not self._open(info, identity):
@@ -208,7 +214,7 @@ class FileTail:
             self._set(FollowState.TRUNCATED, "truncated: reading from the start")
         current.mtime_ns = info.st_mtime_ns
         start = current.offset
-        self._read(current, out, budget)
+        self.behind = not self._read(current, out, budget) or self.behind
         self._track_progress(start, current.offset, info.st_size)
         if self.status.state is not FollowState.FOLLOWING or self.status.size != info.st_size:
             self._set(FollowState.FOLLOWING, size=info.st_size)
@@ -295,22 +301,27 @@ class FileTail:
     def _lost(self, out: list[Chunk], state: FollowState, detail: str = "") -> None:
         current = self._current
         if current is not None:
-            # Deleted or renamed away: whatever a writer still appends is read while draining.
-            self._read(current, out, None)
+            # Deleted or renamed away: the rest, and whatever a writer still appends, is
+            # read while draining.
             self._retire(current)
         self._set(state, detail, size=0)
 
-    def _read(self, opened: _Open, out: list[Chunk], budget: int | None) -> None:
+    def _read(self, opened: _Open, out: list[Chunk], budget: int | None) -> bool:
+        """Read on from where this file was left, at most about ``budget`` bytes; True
+        when its end was reached."""
         pieces: list[bytes] = []
         left = budget
+        at_end = False
         while left is None or left > 0:
             try:
                 chunk = os.pread(
                     opened.fd, CHUNK if left is None else min(CHUNK, left), opened.offset
                 )
             except OSError:
+                at_end = True  # nothing more will come from it
                 break
             if not chunk:
+                at_end = True
                 break
             if opened.offset == len(opened.head) < HEAD_BYTES:
                 opened.head = (opened.head + chunk)[:HEAD_BYTES]
@@ -322,6 +333,7 @@ class FileTail:
                 pieces.append(lines)
         if pieces:
             out.append(Chunk(self.path, opened.identity, b"".join(pieces)))
+        return at_end
 
     @staticmethod
     def _split(opened: _Open, chunk: bytes) -> bytes:
@@ -430,6 +442,11 @@ class MultiTail:
     def take_closed(self) -> list[Identity]:
         """Files no longer read since the last call."""
         return [file for tail in self.tails.values() for file in _drained(tail.closed)]
+
+    @property
+    def behind(self) -> bool:
+        """Whether the last poll left bytes to read (a budget was reached)."""
+        return any(tail.behind for tail in self.tails.values())
 
     def progress(self) -> Progress | None:
         """How far the files that are catching up are, or None when all are."""

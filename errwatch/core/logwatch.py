@@ -175,13 +175,13 @@ class TracebackMonitor:
             # backfill needs no settling, and its groups come before anything new.
             first = self.step(settle=0)
             yield first if first is not None else self.snapshot()
-            while self._progress is not None and not stop.is_set():
+            while self.tail.behind and not stop.is_set():
                 more = self.step(settle=0)
                 if more is not None:
                     yield more
             last_yield = time.monotonic()
             while not stop.is_set():
-                if self._progress is None:
+                if not self.tail.behind:
                     if watcher.watch(self.tail.directories()):
                         pass  # a new watch: step now, in case a write fell in between
                     else:

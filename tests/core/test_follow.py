@@ -304,3 +304,27 @@ def test_rotated_names_that_go_away_are_forgotten(tmp_path: Path) -> None:
         tail.take_changes()
     tail.poll()
     assert tail.tails == {}  # memory stays bounded however many names go by
+
+
+def test_a_file_rotated_away_mid_backfill_is_finished_in_bounded_reads(tmp_path: Path) -> None:
+    now = [0.0]
+    log = tmp_path / "app.log"
+    log.write_bytes(b"".join(b"old %06d\n" % n for n in range(50_000)))  # 550 kB
+    tail = FileTail(str(log), clock=lambda: now[0])
+    chunks = tail.poll(budget=64 * 1024)
+    os.rename(log, tmp_path / "app.log.1")
+    log.write_bytes(b"new 1\n")
+    chunks.extend(tail.poll(budget=64 * 1024))  # the rotation is seen here
+    now[0] += DRAIN_GRACE + 1  # the grace is over, yet the old file is not finished
+    for _ in range(100):
+        chunks.extend(tail.poll(budget=64 * 1024))
+        if tail.closed:
+            break
+    assert max(len(chunk.data) for chunk in chunks) <= 64 * 1024 + 10
+    by_file: dict[tuple[int, int], list[str]] = {}
+    for chunk in chunks:
+        by_file.setdefault(chunk.file, []).extend(lines([chunk]))
+    old, new = by_file.values()
+    assert old == [f"old {n:06d}" for n in range(50_000)]  # in order, once each
+    assert new == ["new 1"]
+    assert tail.closed == [chunks[0].file]  # closed once read to its end
