@@ -25,10 +25,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from errwatch.core.tracebacks import ExceptionInfo
+from errwatch.core.events import ExceptionInfo
 
 GROUP_HEADER = "Exception Group Traceback (most recent call last):"
 BOX_START = re.compile(r"^  \+ Exception Group Traceback \(most recent call last\):\s*$")
@@ -37,7 +35,7 @@ _FIRST_SUB = "+-+"
 _NEXT_SUB = re.compile(r"^  \+-{16} (?:\d+|\.\.\.) -{16}\s*$")
 _CLOSE = re.compile(r"^ *\+-{36}\s*$")
 
-ChainParser = Callable[[list[str]], "list[ExceptionInfo]"]
+ChainParser = Callable[[list[str]], list[ExceptionInfo]]
 """Lines of one traceback (margins removed) -> its chain, oldest first."""
 
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from errwatch.core.tracebacks import Frame, TracebackEvent
+from errwatch.core.events import Frame, TracebackEvent
 
 _LIBRARY = re.compile(
     r"(?:[/\\](?:site|dist)-packages[/\\]"

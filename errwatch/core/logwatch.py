@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from errwatch.config import LogConfig
+from errwatch.core.events import TracebackEvent
 from errwatch.core.follow import FileStatus, Identity, MultiTail, Progress, backfill_bytes
 from errwatch.core.grouping import ErrorGroup, GroupStore
 from errwatch.core.scan import TracebackReader
-from errwatch.core.tracebacks import TracebackEvent
 
 INCOMPLETE_TIMEOUT = 2.0
 """Seconds a traceback may wait for its exception line before it is reported incomplete."""

@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from errwatch.core.events import TracebackEvent
 from errwatch.core.grouping import ErrorGroup, GroupStore
 from errwatch.core.lines import LONG_LINE_MARK_BYTES, MAX_LINE, Buffer, decode_line, find
-from errwatch.core.tracebacks import LOOKBACK, TracebackEvent, TracebackParser
+from errwatch.core.tracebacks import LOOKBACK, TracebackParser
 
 HEADER_BYTES = b"Traceback (most recent call last):"
 FILE_LINE = b"  File "

@@ -129,11 +129,14 @@ async def test_slash_filters_and_escape_clears(tmp_path: Path) -> None:
         assert not filter_input.display
         await pilot.press("slash")
         assert filter_input.display and filter_input.has_focus
-        await pilot.press(*"keyerr")  # typed into the filter, not taken as keys
+        await pilot.press(*"foq")  # app keys, typed into the filter: no injection, no quit
+        assert filter_input.value == "foq"
+        assert (panel.order, app.injector.running, app.is_running) == ("last", False, True)
+        await pilot.press("backspace", "backspace", "backspace", *"keyerror")
         await pilot.pause()
         assert [r[1] for r in rows(app)] == ["KeyError"]
         assert "1 of 2 groups" in str(app.query_one("#log-state", Static).render())
-        assert panel.border_subtitle == "filter: keyerr"
+        assert panel.border_subtitle == "filter: keyerror"
         await pilot.press("escape")
         await pilot.pause()
         assert panel.filter_text == "" and not filter_input.display
