@@ -66,9 +66,16 @@ def _members(members: tuple[ExceptionInfo, ...], text: Text, depth: int) -> None
         _members(member.group, text, depth + 1)
 
 
+def _title(title: str) -> Text:
+    text = Text()
+    text.append(title, "underline")
+    text.append("\n")
+    return text
+
+
 def chain_text(group: ErrorGroup) -> Text:
     """Every exception of the sample, oldest first, and how each led to the next."""
-    text = Text("Chain\n", "underline")
+    text = _title("Chain")
     chain = group.sample.chain
     for n, link in enumerate(chain, 1):
         text.append(f"  {n}. {link.type}", "bold red" if n == len(chain) else "bold")
@@ -80,24 +87,29 @@ def chain_text(group: ErrorGroup) -> Text:
 
 
 def frames_text(group: ErrorGroup) -> Text:
-    """The sample's frames, the application's own in bold, libraries dimmed."""
-    sample = group.sample
-    text = Text("Frames (application in bold, libraries dimmed)\n", "underline")
-    own = set(in_app_frames(sample.frames))
-    for frame in sample.frames:
-        style = "bold" if frame in own else "dim"
-        mark = "▶ " if frame in own else "  "
-        text.append(f"{mark}{frame.file}:{frame.line} in {frame.function}\n", style)
-        if frame.source:
-            text.append(f"      {frame.source}\n", style)
-        if frame.repeated:
-            text.append(f"      [repeated {frame.repeated} more times]\n", "italic")
+    """The frames of each exception of the sample, the application's own in bold,
+    libraries dimmed."""
+    text = _title("Frames (application in bold, libraries dimmed)")
+    chain = group.sample.chain
+    links = chain if chain else (ExceptionInfo(group.type, group.message, group.sample.frames),)
+    for link in links:
+        if len(links) > 1:
+            text.append(f"{link.type}\n", "italic")
+        own = set(in_app_frames(link.frames))
+        for frame in link.frames:
+            style = "bold" if frame in own else "dim"
+            mark = "▶ " if frame in own else "  "
+            text.append(f"{mark}{frame.file}:{frame.line} in {frame.function}\n", style)
+            if frame.source:
+                text.append(f"      {frame.source}\n", style)
+            if frame.repeated:
+                text.append(f"      [repeated {frame.repeated} more times]\n", "italic")
     return text
 
 
 def why_text(group: ErrorGroup) -> Text:
     """The fingerprint's parts: what made these tracebacks one group."""
-    text = Text(f"Why grouped (fingerprint {group.fingerprint})\n", "underline")
+    text = _title(f"Why grouped (fingerprint {group.fingerprint})")
     for part in group.parts:
         text.append(f"  {part}\n")
     return text
