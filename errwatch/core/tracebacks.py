@@ -57,9 +57,12 @@ _THREAD = re.compile(r"^Exception in thread (?P<thread>.+?):?\s*$")
 LOOKBACK = 20
 """Lines before a traceback searched for its log record (or ``Exception in thread``)."""
 MAX_BLOCK_LINES = 2000
-"""Lines of text kept per traceback; parsing goes on, the text is cut and says so."""
+MAX_BLOCK_CHARS = 1024 * 1024
+"""Lines and characters of text kept per traceback; parsing goes on, the text is cut
+and says so."""
 MAX_MESSAGE_LINES = 200
-"""Message and note lines after which a block without a next record is closed."""
+"""Message and note lines (or MAX_BLOCK_CHARS) after which a block without a next
+record is closed."""
 SYNTAX_LINES = 4
 """Lines between a headerless ``File`` line and its SyntaxError (source, carets)."""
 
@@ -87,6 +90,7 @@ class _Block:
     thread: str | None
     lines: list[str] = field(default_factory=list)
     dropped: int = 0
+    chars: int = 0
     done: list[ExceptionInfo] = field(default_factory=list)
     frames: list[Frame] = field(default_factory=list)
     exc_type: str = ""
@@ -102,7 +106,8 @@ class _Block:
     """Lines of another writer were found inside this block."""
 
     def keep(self, line: str) -> None:
-        if len(self.lines) < MAX_BLOCK_LINES:
+        self.chars += len(line)
+        if len(self.lines) < MAX_BLOCK_LINES and self.chars <= MAX_BLOCK_CHARS:
             self.lines.append(line)
         else:
             self.dropped += 1
@@ -369,7 +374,7 @@ class TracebackParser:
         if not stripped:
             block.pending_blank += 1
             return
-        if len(block.message) >= MAX_MESSAGE_LINES:
+        if len(block.message) >= MAX_MESSAGE_LINES or block.chars > MAX_BLOCK_CHARS:
             self._close(out, complete=True)
             self._step(line, out)
             return

@@ -262,6 +262,16 @@ def test_text_of_a_huge_traceback_is_cut_but_parsing_goes_on() -> None:
     assert event.text.endswith("more lines not kept]")
 
 
+def test_a_message_of_huge_lines_stays_bounded() -> None:
+    huge = "y" * 300_000
+    text = "Traceback (most recent call last):\nValueError: " + f"{huge}\n" * 20 + "after\n"
+    events = parse_text(text)
+    [event] = events
+    assert event.complete and event.type == "ValueError"
+    assert len(event.text) <= 1024 * 1024 + 100
+    assert len(event.message) <= 1024 * 1024 + 300_000
+
+
 def corpus_text(tmp_path: Path) -> str:
     """Every format in one log, with plain records between them and a cut-off at the end."""
     for name in "abcdefghijk":
