@@ -117,7 +117,7 @@ class LogConfig:
     """One followed log: a path or a glob."""
 
     path: PathStr
-    """File or glob to follow; relative to the config file."""
+    """File or glob to follow (a glob may match rotated files); relative to the config file."""
     backfill: str = _checked("all", _backfill)
     """What to read of existing content at start: "all", "none" or the last N ("10MB")."""
 

@@ -6,9 +6,12 @@ import argparse
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from errwatch.config import DEFAULT_PATH, Config, config_from_mapping, load_config
 from errwatch.errors import UsageError
+
+if TYPE_CHECKING:
+    from errwatch.config import Config
 
 
 def config_option() -> argparse.ArgumentParser:
@@ -27,6 +30,8 @@ def config_option() -> argparse.ArgumentParser:
 
 def config_path(args: argparse.Namespace, environ: Mapping[str, str]) -> Path | None:
     """--config, else ./config.toml, else $XDG_CONFIG_HOME/errwatch/config.toml, else None."""
+    from errwatch.config import DEFAULT_PATH
+
     path: Path | None = getattr(args, "config", None)
     if path is not None:
         return path
@@ -39,6 +44,9 @@ def config_path(args: argparse.Namespace, environ: Mapping[str, str]) -> Path | 
 
 def find_config(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Config:
     """The discovered config file (or the built-in defaults) with ERRWATCH_* overrides."""
+    # Imported here: commands that need no config (scan) start faster without it.
+    from errwatch.config import config_from_mapping, load_config
+
     environ = os.environ if environ is None else environ
     path = config_path(args, environ)
     if path is not None:

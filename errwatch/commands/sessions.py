@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -76,6 +75,8 @@ def resolve_session(directory: Path, wanted: str | None) -> Path:
 
 def run_report(args: argparse.Namespace) -> int:
     """Render the post-mortem of one recording."""
+    import sqlite3
+
     from errwatch.core.recording import load_session
     from errwatch.core.report import render
 

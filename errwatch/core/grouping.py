@@ -1,10 +1,13 @@
 """Fingerprints and error groups, in the manner of Sentry's default grouping.
 
 The fingerprint is the final exception's type plus, for each in-app frame, the file's
-basename, the function and the whitespace-normalised source line (never line
-numbers). Library frames (site-packages, the standard library) are left out when the
-traceback has in-app frames. Without any usable frame, the type plus the message
-with variable parts (numbers, hex, uuids, IPs, paths, quoted values) replaced.
+basename (with its package for ``__init__.py``), the function and the
+whitespace-normalised source line (never line numbers). Library frames (site-packages,
+the standard library) are left out when the traceback has in-app frames. An
+ExceptionGroup adds the types of its members. Without any usable frame, or when the
+frames cannot be trusted (tracebacks of several processes interleaved), the type plus
+the message with variable parts (numbers, hex, uuids, IPs, paths, quoted values)
+replaced.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from errwatch.core.tracebacks import Frame, TracebackEvent
+from errwatch.core.events import Frame, TracebackEvent
 
 _LIBRARY = re.compile(
     r"(?:[/\\](?:site|dist)-packages[/\\]"
@@ -57,22 +60,34 @@ def normalise_message(message: str) -> str:
     return " ".join(text.split())
 
 
-def _basename(path: str) -> str:
-    return re.split(r"[/\\]", path)[-1]
+def module_name(path: str) -> str:
+    """The file's basename; a package's ``__init__.py`` keeps its package's name."""
+    parts = re.split(r"[/\\]", path)
+    if parts[-1] == "__init__.py" and len(parts) > 1:
+        return f"{parts[-2]}/__init__.py"
+    return parts[-1]
+
+
+def _members(event: TracebackEvent) -> str:
+    names = sorted({member.type for member in event.exceptions})
+    return ", ".join(names)
 
 
 def fingerprint_parts(event: TracebackEvent) -> tuple[str, ...]:
     """The values the fingerprint is made of, for "why grouped"."""
     frames = in_app_frames(event.frames) or event.frames
     parts = [f"type: {event.type}"]
+    if event.exceptions:
+        parts.append(f"members: {_members(event)}")
     usable = [frame for frame in frames if frame.function != "?" or frame.source]
-    if usable:
+    if usable and not event.uncertain:
         parts.extend(
-            f"frame: {_basename(frame.file)} | {frame.function} | {' '.join(frame.source.split())}"
-            for frame in usable
+            f"frame: {module_name(f.file)} | {f.function} | {' '.join(f.source.split())}"
+            for f in usable
         )
     else:
-        parts.append(f"message: {normalise_message(event.message)}")
+        why = " (interleaved lines: frames not used)" if event.uncertain else ""
+        parts.append(f"message: {normalise_message(event.message)}{why}")
     return tuple(parts)
 
 
@@ -105,6 +120,13 @@ class ErrorGroup:
     incomplete: int = 0
     injected: int = 0
     """Occurrences attributed to errwatch's fault injection."""
+    uncertain: int = 0
+    """Occurrences read from interleaved lines."""
+
+    @property
+    def application(self) -> int:
+        """Occurrences not caused by errwatch's fault injection."""
+        return self.count - self.injected
 
 
 def _bump_minutes(minutes: tuple[int, ...], last: float, at: float) -> tuple[int, ...]:
@@ -159,6 +181,7 @@ class GroupStore:
                 minutes=(1,),
                 incomplete=int(not event.complete),
                 injected=injected,
+                uncertain=int(event.uncertain),
             )
             self._groups[key] = group
             return group, True
@@ -174,6 +197,7 @@ class GroupStore:
             sample=event if event.complete or not group.sample.complete else group.sample,
             incomplete=group.incomplete + int(not event.complete),
             injected=group.injected + injected,
+            uncertain=group.uncertain + int(event.uncertain),
         )
         self._groups[key] = group
         return group, False

@@ -32,6 +32,8 @@ class ErrwatchApp(App[None]):
         Binding("f", "toggle_injection", "Inject on/off"),
         Binding("plus", "injection_rate(1)", "Rate+", key_display="+"),
         Binding("minus", "injection_rate(-1)", "Rate-", key_display="-"),
+        Binding("o", "order_tracebacks", "Order"),
+        Binding("slash", "filter_tracebacks", "Filter"),
     ]
 
     def __init__(
@@ -94,6 +96,14 @@ class ErrwatchApp(App[None]):
     def action_injection_rate(self, direction: int) -> None:
         """Step the injection rate up (1) or down (-1), capped by injection.max_rate."""
         self.query_one(InjectionPanel).step_rate(direction)
+
+    def action_order_tracebacks(self) -> None:
+        """Sort the traceback groups by last seen or by count."""
+        self.query_one(TracebackPanel).toggle_order()
+
+    def action_filter_tracebacks(self) -> None:
+        """Type a filter for the traceback groups (Esc clears it)."""
+        self.query_one(TracebackPanel).open_filter()
 
     async def action_quit(self) -> None:
         """Stop injection first, let its last requests end, then leave."""

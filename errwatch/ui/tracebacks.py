@@ -1,4 +1,10 @@
-"""The traceback panel: it owns the log follower and lists error groups."""
+"""The traceback panel: it owns the log follower and lists error groups.
+
+Sorted by last seen or by count (``order``), filtered (``filter_text``), a new group marked
+for a while, injected and application errors told apart, a progress bar while a big
+backfill is read. The follower thread posts coalesced updates (at most one per
+:data:`UPDATE_INTERVAL`), so a flood of log lines does not flood the UI.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +15,25 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, ProgressBar, Static
+from textual.worker import Worker, WorkerState
 
 from errwatch.core.follow import FollowState
-from errwatch.core.grouping import ErrorGroup, in_app_frames
+from errwatch.core.grouping import ErrorGroup
 from errwatch.core.logwatch import TracebackMonitor, TracebackUpdate
+from errwatch.ui.traceback_detail import TracebackScreen, clock, origin, where
 
 SPARKS = " ▁▂▃▄▅▆▇█"
+UPDATE_INTERVAL = 0.1
+"""Seconds between two updates posted by the follower thread, at most."""
+NEW_FOR = 10.0
+"""Seconds a new group stays marked."""
+ORDERS = {"last": "by last seen", "count": "by count"}
+NEW_MARK = "● "
+_ORIGIN_STYLE = {"inj": "magenta", "app": "", "mix": "yellow"}
 
 
 def sparkline(values: tuple[int, ...], width: int = 10) -> str:
@@ -31,69 +45,37 @@ def sparkline(values: tuple[int, ...], width: int = 10) -> str:
     return "".join(SPARKS[round(v / top * (len(SPARKS) - 1))] for v in values)
 
 
-def clock(at: float) -> str:
-    """HH:MM:SS in local time."""
-    return time.strftime("%H:%M:%S", time.localtime(at))
-
-
-def where(group: ErrorGroup) -> str:
-    """``file:line in function`` of the group's location."""
+def matches(group: ErrorGroup, query: str) -> bool:
+    """Whether the filter text is in the type, message, file or function (any case)."""
+    if not query:
+        return True
     frame = group.location
-    if frame is None:
-        return "?"
-    name = frame.file.rsplit("/", 1)[-1]
-    return f"{name}:{frame.line} {frame.function}"
+    haystack = " ".join(
+        [group.type, group.message, *([frame.file, frame.function] if frame else [])]
+    )
+    return query.casefold() in haystack.casefold()
 
 
-class TracebackScreen(ModalScreen[None]):
-    """The whole traceback of a group, its chain, its frames and why it was grouped."""
-
-    BINDINGS = [Binding("escape,q", "dismiss", "Close")]
-
-    def __init__(self, group: ErrorGroup) -> None:
-        super().__init__()
-        self.group = group
-
-    def compose(self) -> ComposeResult:
-        group = self.group
-        sample = group.sample
-        head = Text.assemble(
-            (group.type, "bold red"),
-            f": {group.message}\n" if group.message else "\n",
-            f"{group.count} times · first {clock(group.first_seen)}",
-            f" · last {clock(group.last_seen)} · at {where(group)}",
-        )
-        if sample.record is not None and sample.record.route:
-            head.append(f" · route {sample.record.method or ''} {sample.record.route}")
-        frames = Text("Frames (in-app in bold)\n", "underline")
-        app_frames = set(in_app_frames(sample.frames))
-        for frame in sample.frames:
-            style = "bold" if frame in app_frames else "dim"
-            frames.append(f"  {frame.file}:{frame.line} in {frame.function}\n", style)
-            if frame.source:
-                frames.append(f"      {frame.source}\n", style)
-        why = Text("Why grouped\n", "underline")
-        for part in group.parts:
-            why.append(f"  {part}\n")
-        with Vertical(id="traceback-dialog"):
-            yield Static(head, id="traceback-head")
-            with VerticalScroll(id="traceback-body"):
-                yield Static(Text(sample.text), id="traceback-text")
-                yield Static(frames)
-                yield Static(why)
-            yield Static("[b]Esc[/b] close", id="traceback-help")
-
-    def action_dismiss(self) -> None:  # type: ignore[override]
-        self.dismiss(None)
+def ordered(groups: tuple[ErrorGroup, ...], order: str) -> list[ErrorGroup]:
+    """Most recently seen first, or most frequent first."""
+    if order == "count":
+        return sorted(groups, key=lambda g: (-g.count, -g.last_seen))
+    return sorted(groups, key=lambda g: -g.last_seen)
 
 
 class TracebackPanel(Vertical):
-    """Follows the logs in a thread; shows groups by last seen."""
+    """Follows the logs in a thread; shows the error groups."""
+
+    BINDINGS = [Binding("escape", "clear_filter", "Clear filter", show=False)]
 
     update: reactive[TracebackUpdate | None] = reactive(None)
+    order: reactive[str] = reactive("last")
+    """"last" (last seen first) or "count" (most frequent first)."""
+    filter_text: reactive[str] = reactive("")
+    """Only groups whose type, message, file or function contain this."""
 
     class Updated(Message):
-        """Posted from the follower thread; also tells the parent about new groups."""
+        """Posted from the follower thread; the parent may use the new groups and changes."""
 
         def __init__(self, update: TracebackUpdate) -> None:
             super().__init__()
@@ -104,20 +86,26 @@ class TracebackPanel(Vertical):
         self.monitor = monitor
         self._stop = threading.Event()
         self._order: list[str] = []
+        self._fresh: dict[str, float] = {}
+        self._caught_up = False
 
     def compose(self) -> ComposeResult:
+        yield ProgressBar(id="backfill", show_eta=False)
         table: DataTable[str | Text] = DataTable(id="groups", cursor_type="row", zebra_stripes=True)
         yield table
+        yield Input(placeholder="filter: type, message, file or function", id="group-filter")
         yield Static("", id="log-state")
 
     def on_mount(self) -> None:
-        self.border_title = "Tracebacks"
+        self._title()
         table = self.query_one(DataTable)
         table.add_column("Count", key="count", width=6)
         table.add_column("Exception", key="type")
         table.add_column("Where", key="where")
         table.add_column("Last", key="last", width=8)
         table.add_column("/min", key="spark", width=10)
+        table.add_column("Src", key="origin", width=3)
+        self.set_interval(1.0, self._expire_marks)
         if self.monitor is None:
             self.query_one("#log-state", Static).update("no [[logs]] in the config")
             return
@@ -127,8 +115,18 @@ class TracebackPanel(Vertical):
     def follow(self) -> None:
         """Read the logs until unmounted; every update goes up as a message."""
         assert self.monitor is not None
-        for update in self.monitor.run(self._stop):
+        for update in self.monitor.run(self._stop, min_interval=UPDATE_INTERVAL):
             self.post_message(self.Updated(update))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "logs" or event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        self.add_class("-failing")
+        self.query_one("#log-state", Static).update(
+            Text(f"following the logs failed: {error}", "bold red")
+        )
+        self.notify(f"Following the logs failed: {error}", severity="error", timeout=10)
 
     def on_traceback_panel_updated(self, message: Updated) -> None:
         self.update = message.update
@@ -136,30 +134,77 @@ class TracebackPanel(Vertical):
     def watch_update(self, update: TracebackUpdate | None) -> None:
         if update is None:
             return
+        now = time.monotonic()
+        if self._caught_up:
+            for group in update.new_groups:
+                self._fresh[group.fingerprint] = now + NEW_FOR
+        self._caught_up = self._caught_up or update.progress is None
+        progress = update.progress
+        self.set_class(progress is not None, "-backfilling")
+        if progress is not None:
+            self.query_one(ProgressBar).update(total=progress.total, progress=progress.done)
+        self._redraw()
+
+    def watch_order(self) -> None:
+        self._title()
+        self._redraw()
+
+    def watch_filter_text(self) -> None:
+        self._title()
+        self._redraw()
+
+    def _title(self) -> None:
+        self.border_title = f"Tracebacks · {ORDERS[self.order]}"
+        self.border_subtitle = f"filter: {self.filter_text}" if self.filter_text else ""
+
+    def _expire_marks(self) -> None:
+        now = time.monotonic()
+        expired = [key for key, until in self._fresh.items() if until <= now]
+        for key in expired:
+            del self._fresh[key]
+        if expired:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        update = self.update
+        if update is None:
+            return
         table = self.query_one(DataTable)
-        selected = (
-            self._order[table.cursor_row] if 0 <= table.cursor_row < len(self._order) else None
-        )
+        row = table.cursor_row
+        selected = self._order[row] if 0 <= row < len(self._order) else None
+        shown = [g for g in ordered(update.groups, self.order) if matches(g, self.filter_text)]
         table.clear()
-        self._order = [group.fingerprint for group in update.groups]
-        new = {group.fingerprint for group in update.new_groups}
-        for group in update.groups:
-            style = "bold red" if group.fingerprint in new else ""
+        self._order = [group.fingerprint for group in shown]
+        for group in shown:
+            fresh = group.fingerprint in self._fresh
+            kind = origin(group)
             table.add_row(
                 Text(str(group.count), justify="right"),
-                Text(group.type.rsplit(".", 1)[-1], style=style or "red"),
-                where(group),
+                Text(
+                    (NEW_MARK if fresh else "") + group.type.rsplit(".", 1)[-1],
+                    style="bold yellow" if fresh else "red",
+                ),
+                where(group.location),
                 clock(group.last_seen),
                 sparkline(group.minutes),
+                Text(kind, style=_ORIGIN_STYLE[kind]),
                 key=group.fingerprint,
             )
         if selected in self._order:
             table.move_cursor(row=self._order.index(selected))
-        self.query_one("#log-state", Static).update(self._files_line(update))
+        self.query_one("#log-state", Static).update(self._files_line(update, len(shown)))
 
     @staticmethod
-    def _files_line(update: TracebackUpdate) -> Text:
-        text = Text(f"{update.events} tracebacks, {len(update.groups)} groups · ")
+    def _files_line(update: TracebackUpdate, shown: int) -> Text:
+        total = len(update.groups)
+        groups = f"{shown} of {total} groups" if shown != total else f"{total} groups"
+        text = Text(f"{update.events} tracebacks, {groups}")
+        if update.incomplete:
+            text.append(f", {update.incomplete} cut off", "yellow")
+        if update.progress is not None:
+            done, whole = update.progress.done >> 20, update.progress.total >> 20
+            text.append(f" · backfill {done}/{whole} MB", "cyan")
+        text.append(" · ")
         for status in update.files:
             name = status.path.rsplit("/", 1)[-1]
             ok = status.state is FollowState.FOLLOWING
@@ -180,6 +225,30 @@ class TracebackPanel(Vertical):
         group = self.group(str(event.row_key.value))
         if group is not None:
             self.app.push_screen(TracebackScreen(group))
+
+    def toggle_order(self) -> None:
+        """Last seen first <-> most frequent first."""
+        self.order = "count" if self.order == "last" else "last"
+
+    def open_filter(self) -> None:
+        """Show the filter input and type into it."""
+        self.add_class("-filtering")
+        self.query_one("#group-filter", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.filter_text = event.value.strip()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one(DataTable).focus()
+
+    def action_clear_filter(self) -> None:
+        """Esc: no filter, input hidden, back to the table."""
+        self.query_one("#group-filter", Input).value = ""
+        self.filter_text = ""
+        self.remove_class("-filtering")
+        self.query_one(DataTable).focus()
 
     def on_unmount(self) -> None:
         self._stop.set()

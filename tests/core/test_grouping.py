@@ -116,3 +116,99 @@ def test_groups_keep_first_and_last_seen_and_a_sample() -> None:
     assert group.minutes == (1, 1, 1)
     assert group.injected == 3
     assert "ZeroDivisionError" in group.sample.text
+
+
+def test_init_modules_keep_their_package_name(tmp_path: Path) -> None:
+    for package in ("billing", "shipping"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("def run():\n    return {}['k']\n")
+    store = GroupStore()
+    for package in ("billing", "shipping"):
+        text = run_script(tmp_path / f"main_{package}.py", f"import {package}\n{package}.run()\n")
+        [event] = parse_text(text)
+        store.add(event)
+    assert len(store) == 2
+    parts = sorted(part for g in store.groups() for part in g.parts if "__init__" in part)
+    assert parts == [
+        "frame: billing/__init__.py | run | return {}['k']",
+        "frame: shipping/__init__.py | run | return {}['k']",
+    ]
+
+
+TASKS = """
+import asyncio
+
+async def call(n):
+    await asyncio.sleep(0)
+    raise {error}(f"backend {{n}}")
+
+async def main():
+    async with asyncio.TaskGroup() as group:
+        group.create_task(call(1))
+
+asyncio.run(main())
+"""
+
+
+def test_exception_groups_are_told_apart_by_their_members(tmp_path: Path) -> None:
+    store = GroupStore()
+    for error in ("ConnectionError", "TimeoutError", "ConnectionError"):
+        [event] = parse_text(run_script(tmp_path / "tasks.py", TASKS.format(error=error)))
+        store.add(event)
+    groups = {g.parts[1]: g.count for g in store.groups()}
+    assert groups == {"members: ConnectionError": 2, "members: TimeoutError": 1}
+
+
+def test_interleaved_events_are_grouped_by_type_and_message() -> None:
+    text = (
+        "Traceback (most recent call last):\n"
+        "Traceback (most recent call last):\n"
+        '  File "/srv/a.py", line 1, in f\n'
+        '  File "/srv/b.py", line 2, in g\n'
+        "ValueError: order 17 invalid\n"
+        "KeyError: 'user'\n"
+    )
+    events = parse_text(text)
+    assert [(e.type, e.uncertain) for e in events] == [("ValueError", True), ("KeyError", True)]
+    parts = fingerprint_parts(events[0])
+    assert parts == (
+        "type: ValueError",
+        "message: order <int> invalid (interleaved lines: frames not used)",
+    )
+
+
+def test_injected_and_application_occurrences_are_counted_apart() -> None:
+    store = GroupStore(injection_route="/error")
+    template = (
+        "2025-07-29 14:35:02,000 ERROR [api] Exception on {route} [GET]{header}\n"
+        "Traceback (most recent call last):\n"
+        '  File "/srv/app.py", line 10, in view\n'
+        "    ratio = 1 / 0\n"
+        "ZeroDivisionError: division by zero\n"
+    )
+    for route, header in (
+        ("/error", ""),  # the injection route
+        ("/api/users", " (X-Errwatch-Injection: run-3)"),  # the injection header
+        ("/api/users", ""),  # the application's own
+    ):
+        [event] = parse_text(template.format(route=route, header=header))
+        store.add(event)
+    [group] = store.groups()
+    assert (group.count, group.injected, group.application) == (3, 2, 1)
+
+
+def test_the_sparkline_counts_per_minute_and_seen_falls_back_to_arrival() -> None:
+    store = GroupStore()
+    template = (
+        "2025-07-29 14:{minute}:02,000 ERROR [api] failed\n"
+        "Traceback (most recent call last):\n"
+        '  File "/srv/app.py", line 10, in view\n'
+        "    ratio = 1 / 0\n"
+        "ZeroDivisionError: division by zero\n"
+    )
+    for minute in ("35", "35", "38"):
+        store.add(parse_text(template.format(minute=minute))[0])
+    [group] = store.groups()
+    assert group.minutes == (2, 0, 0, 1)
+    [bare] = parse_text(template.split("\n", 1)[1])
+    assert bare.record is None and bare.seen_at == bare.arrived

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from errwatch.commands.inject import plan
+from errwatch.commands.injecting import plan
 from errwatch.config import InjectionConfig
 from errwatch.core.injector import Injector, step_rate
 from errwatch.core.latency import LatencyHistogram

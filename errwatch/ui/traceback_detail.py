@@ -1,0 +1,139 @@
+"""The detail of one error group: whole traceback, chain, frames, why it was grouped."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from errwatch.core.events import ExceptionInfo, Frame
+from errwatch.core.grouping import ErrorGroup, in_app_frames, module_name
+
+_RELATION = {
+    "cause": "was the direct cause of",
+    "context": "was being handled when",
+}
+
+
+def clock(at: float) -> str:
+    """HH:MM:SS in local time."""
+    return time.strftime("%H:%M:%S", time.localtime(at))
+
+
+def where(frame: Frame | None) -> str:
+    """``file:line function`` (no function for a SyntaxError's frame)."""
+    if frame is None:
+        return "?"
+    place = f"{module_name(frame.file)}:{frame.line}"
+    return place if frame.function == "?" else f"{place} {frame.function}"
+
+
+def origin(group: ErrorGroup) -> str:
+    """Injected by errwatch, the application's own, or both."""
+    if group.injected == group.count:
+        return "inj"
+    return "app" if group.injected == 0 else "mix"
+
+
+def _head(group: ErrorGroup) -> Text:
+    sample = group.sample
+    head = Text.assemble(
+        (group.type, "bold red"),
+        f": {group.message.splitlines()[0] if group.message else ''}\n",
+        f"{group.count} times · first {clock(group.first_seen)} · last {clock(group.last_seen)}",
+        f" · at {where(group.location)}",
+    )
+    if sample.record is not None and sample.record.route:
+        head.append(f" · route {sample.record.method or ''} {sample.record.route}")
+    head.append(f"\n{group.injected} injected by errwatch · ")
+    head.append(f"{group.application} from the application")
+    if group.incomplete:
+        head.append(f" · {group.incomplete} cut off", "yellow")
+    if group.uncertain:
+        head.append(f" · {group.uncertain} from interleaved lines", "yellow")
+    return head
+
+
+def _members(members: tuple[ExceptionInfo, ...], text: Text, depth: int) -> None:
+    for member in members:
+        text.append(f"{'  ' * depth}  ├ {member.type}", "bold")
+        text.append(f": {member.message}\n" if member.message else "\n")
+        _members(member.group, text, depth + 1)
+
+
+def _title(title: str) -> Text:
+    text = Text()
+    text.append(title, "underline")
+    text.append("\n")
+    return text
+
+
+def chain_text(group: ErrorGroup) -> Text:
+    """Every exception of the sample, oldest first, and how each led to the next."""
+    text = _title("Chain")
+    chain = group.sample.chain
+    for n, link in enumerate(chain, 1):
+        text.append(f"  {n}. {link.type}", "bold red" if n == len(chain) else "bold")
+        text.append(f": {link.message}\n" if link.message else "\n")
+        _members(link.group, text, 1)
+        if link.relation:
+            text.append(f"     {_RELATION.get(link.relation, link.relation)}\n", "italic")
+    return text
+
+
+def frames_text(group: ErrorGroup) -> Text:
+    """The frames of each exception of the sample, the application's own in bold,
+    libraries dimmed."""
+    text = _title("Frames (application in bold, libraries dimmed)")
+    chain = group.sample.chain
+    links = chain if chain else (ExceptionInfo(group.type, group.message, group.sample.frames),)
+    for link in links:
+        if len(links) > 1:
+            text.append(f"{link.type}\n", "italic")
+        own = set(in_app_frames(link.frames))
+        for frame in link.frames:
+            style = "bold" if frame in own else "dim"
+            mark = "▶ " if frame in own else "  "
+            text.append(f"{mark}{frame.file}:{frame.line} in {frame.function}\n", style)
+            if frame.source:
+                text.append(f"      {frame.source}\n", style)
+            if frame.repeated:
+                text.append(f"      [repeated {frame.repeated} more times]\n", "italic")
+    return text
+
+
+def why_text(group: ErrorGroup) -> Text:
+    """The fingerprint's parts: what made these tracebacks one group."""
+    text = _title(f"Why grouped (fingerprint {group.fingerprint})")
+    for part in group.parts:
+        text.append(f"  {part}\n")
+    return text
+
+
+class TracebackScreen(ModalScreen[None]):
+    """The whole traceback of a group, its chain, its frames and why it was grouped."""
+
+    BINDINGS = [Binding("escape,q", "dismiss", "Close")]
+
+    def __init__(self, group: ErrorGroup) -> None:
+        super().__init__()
+        self.group = group
+
+    def compose(self) -> ComposeResult:
+        group = self.group
+        with Vertical(id="traceback-dialog"):
+            yield Static(_head(group), id="traceback-head")
+            with VerticalScroll(id="traceback-body"):
+                yield Static(Text(group.sample.text), id="traceback-text")
+                yield Static(chain_text(group), id="traceback-chain")
+                yield Static(frames_text(group), id="traceback-frames")
+                yield Static(why_text(group), id="traceback-why")
+            yield Static("[b]Esc[/b] close", id="traceback-help")
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)

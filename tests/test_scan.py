@@ -1,0 +1,154 @@
+"""`errwatch scan` as a person or a CI job runs it: the real command on real log files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.core import corpus
+from tests.privileges import obeying_file_modes
+from tests.realpython import logged
+
+ERRWATCH = str(Path(sys.executable).parent / "errwatch")
+
+BODY = corpus.APP_ERRORS
+GROUP_KEYS = {
+    "fingerprint": str,
+    "type": str,
+    "message": str,
+    "count": int,
+    "first_seen": (str, type(None)),
+    "last_seen": (str, type(None)),
+    "location": (dict, type(None)),
+    "sample": str,
+}
+
+
+def scan(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ERRWATCH, "scan", *args], capture_output=True, text=True, timeout=60, **kwargs
+    )
+
+
+def scan_json(*paths: Path) -> dict[str, Any]:
+    done = scan("--json", *map(str, paths))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def test_json_has_exactly_the_documented_shape(tmp_path: Path) -> None:
+    logged(tmp_path, BODY)
+    log = tmp_path / "app.log"
+    with log.open("a") as handle:  # a traceback cut off at the end of the file
+        handle.write('Traceback (most recent call last):\n  File "/srv/x.py", line 1, in f\n')
+    found = scan_json(log)
+    assert set(found) == {"events", "incomplete", "groups"}
+    assert (found["events"], found["incomplete"]) == (4, 1)
+    for group in found["groups"]:
+        assert set(group) == set(GROUP_KEYS)
+        for key, kind in GROUP_KEYS.items():
+            assert isinstance(group[key], kind), key
+    zero, key_error = found["groups"]  # by count, most first
+    assert (zero["type"], zero["count"], zero["message"]) == (
+        "ZeroDivisionError",
+        3,
+        "division by zero",
+    )
+    line = (tmp_path / "app.py").read_text().splitlines().index("    return a / b") + 1
+    assert zero["location"] == {
+        "file": str(tmp_path / "app.py"),
+        "line": line,
+        "function": "divide",
+    }
+    assert zero["sample"].startswith("Traceback (most recent call last):")
+    assert zero["sample"].endswith("ZeroDivisionError: division by zero")
+    first, last = (datetime.fromisoformat(zero[k]) for k in ("first_seen", "last_seen"))
+    assert first < last  # the log's own timestamps, 10 ms apart at least
+    stamps = [line[:23] for line in log.read_text().splitlines() if "Exception on" in line]
+    assert first.strftime("%Y-%m-%d %H:%M:%S,%f")[:23] == stamps[0]
+    assert (key_error["type"], key_error["count"]) == ("KeyError", 1)
+    assert sum(group["count"] for group in found["groups"]) == found["events"]
+
+
+def test_types_are_as_printed_and_seen_is_null_without_log_timestamps(tmp_path: Path) -> None:
+    (tmp_path / "q").mkdir()
+    (tmp_path / "g").mkdir()
+    log = tmp_path / "stderr.log"
+    log.write_text(corpus.qualified(tmp_path / "q") + corpus.task_group(tmp_path / "g"))
+    found = scan_json(log)
+    assert sorted(group["type"] for group in found["groups"]) == [
+        "ExceptionGroup",
+        "urllib.error.HTTPError",
+    ]
+    assert all(g["first_seen"] is None and g["last_seen"] is None for g in found["groups"])
+
+
+def test_several_files_are_grouped_together(tmp_path: Path) -> None:
+    logs = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        logged(tmp_path / name, BODY)
+        logs.append(tmp_path / name / "app.log")
+    found = scan_json(*logs)
+    assert found["events"] == 8
+    # Same basename, function and source line in both: the same error, whatever the file.
+    assert [(g["type"], g["count"]) for g in found["groups"]] == [
+        ("ZeroDivisionError", 6),
+        ("KeyError", 2),
+    ]
+
+
+def test_without_json_a_readable_table(tmp_path: Path) -> None:
+    logged(tmp_path, BODY)
+    done = scan(str(tmp_path / "app.log"))
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert lines[0] == "4 tracebacks in 2 groups"
+    assert lines[1].split() == ["COUNT", "TYPE", "WHERE", "LAST", "SEEN", "MESSAGE"]
+    line = (tmp_path / "app.py").read_text().splitlines().index("    return a / b") + 1
+    assert lines[2].split()[:4] == ["3", "ZeroDivisionError", f"app.py:{line}", "divide"]
+    assert lines[2].rstrip().endswith("division by zero")
+    assert lines[3].split()[:2] == ["1", "KeyError"]
+
+
+@pytest.mark.parametrize("problem", ["missing", "directory", "unreadable"])
+def test_a_bad_path_is_one_line_and_exit_2(tmp_path: Path, problem: str) -> None:
+    good = tmp_path / "good.log"
+    good.write_text("nothing here\n")
+    bad = tmp_path / "bad.log"
+    expected = {
+        "missing": f"errwatch: {bad}: no such file\n",
+        "directory": f"errwatch: {bad}: is a directory, not a log file\n",
+        "unreadable": f"errwatch: {bad}: cannot read: Permission denied\n",
+    }[problem]
+    if problem == "directory":
+        bad.mkdir()
+    elif problem == "unreadable":
+        bad.write_text("secret\n")
+        bad.chmod(0)
+    done = scan("--json", str(good), str(bad), preexec_fn=obeying_file_modes())
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", expected)
+
+
+def test_the_command_imports_no_ui_or_http_client(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(corpus.plain(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "errwatch", "scan", "--json", str(log)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
+    heavy = {"textual", "rich", "httpx", "requests", "prometheus_api_client", "watchfiles", "flask"}
+    assert "errwatch.core.scan" in imported
+    assert not {name.split(".")[0] for name in imported} & heavy
