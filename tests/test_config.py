@@ -99,7 +99,8 @@ CASES = [
     ),
     (
         "colour = true\n",
-        "{path}: unknown key colour (known keys: target, prometheus, logs, injection, dashboard)",
+        "{path}: unknown key colour (known keys: target, prometheus, logs, injection, dashboard, "
+        "panels)",
     ),
 ]
 

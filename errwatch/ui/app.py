@@ -30,6 +30,7 @@ class ErrwatchApp(App[None]):
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("f", "toggle_injection", "Inject on/off"),
+        Binding("c", "cycle_chart", "Chart view"),
     ]
 
     def __init__(
@@ -60,6 +61,7 @@ class ErrwatchApp(App[None]):
                 refresh=self.config.prometheus.refresh,
                 span=self.config.prometheus.range,
                 thresholds=self.config.dashboard,
+                panels=self.config.panels,
                 id="rates",
             )
             yield TracebackPanel(self.tracebacks, id="tracebacks")
@@ -79,6 +81,10 @@ class ErrwatchApp(App[None]):
 
     def on_rates_panel_updated(self, message: RatesPanel.Updated) -> None:
         self.query_one(StatusBar).snapshot = message.snapshot
+
+    def action_cycle_chart(self) -> None:
+        """Chart by status class, by code, or the 5xx ratio against its thresholds."""
+        self.query_one(RatesPanel).cycle_view()
 
     def action_toggle_injection(self) -> None:
         """Start or stop fault injection."""

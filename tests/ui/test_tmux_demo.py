@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import IN_CI
 
-RATE = re.compile(r"\b[245]0\d\s+(\d+\.\d\d)/s")
+RATE = re.compile(r"\b[245](?:0\d|xx)\s+(\d+\.\d\d)/s")  # a code or a class
 
 
 def tmux(*args: str) -> str:
@@ -76,7 +76,7 @@ def test_errwatch_demo_in_tmux(tmp_path: Path, session: str, prometheus_bin: str
         print(f"first data on screen after {first_data:.2f}s")
         assert first_data <= 5.0, screen
         assert "demo API on 127.0.0.1:" in screen
-        assert "5xx ratio" in screen and "Start injection" in screen
+        assert "5xx" in screen and "ratio" in screen and "Start injection" in screen
         assert len(screen.splitlines()) <= 24 and all(
             len(line) <= 80 for line in screen.splitlines()
         )
