@@ -7,12 +7,12 @@ import sys
 from collections.abc import Sequence
 
 from errwatch import __version__
-from errwatch.commands import dashboard, demo
+from errwatch.commands import check, dashboard, demo
 from errwatch.commands.common import config_option
 from errwatch.errors import ErrwatchError
 
 # Each module adds its subcommands; add a module here to add a command.
-COMMANDS = (demo,)
+COMMANDS = (demo, check)
 
 
 def build_parser() -> argparse.ArgumentParser:

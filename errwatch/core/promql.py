@@ -192,6 +192,8 @@ def classify_response(status: int, content_type: str, body: str) -> Failure:
             SourceState.UNAUTHORIZED,
             f"HTTP {status}: the server {what} (see [prometheus.auth])",
         )
+    if status == 400 and "auth" in text.lower():  # vmauth: 400 "cannot find the ... token"
+        return Failure(SourceState.UNAUTHORIZED, f"HTTP 400: {text} (see [prometheus.auth])")
     html_page = "html" in content_type
     by = " (an HTML page: a proxy in front of the engine?)" if html_page else ""
     if status == 503 and not html_page:
