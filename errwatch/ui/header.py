@@ -34,7 +34,7 @@ class StatusBar(Widget):
         source = "Prometheus" if mode == "prometheus" else mode
         line = Text.assemble(
             ("errwatch", "bold"),
-            "  API ",
+            "  ",
             (self.target, "bold"),
             f"  {source} every {format_duration(self.refresh_interval)}: ",
             (str(state), _STATE_STYLE.get(state, "bold red")),

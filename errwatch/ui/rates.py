@@ -199,6 +199,10 @@ class RatesPanel(Vertical):
 
     def on_mount(self) -> None:
         self.border_title = TITLES[self.view]
+        message = self.query_one("#rate-message", Static)
+        message.update(Text.assemble((str(SourceState.CONNECTING), "bold"), ": first poll…"))
+        self.query_one(RateChart).display = False
+        self.add_class("-no-chart")
         self.poll()
 
     def cycle_view(self) -> None:

@@ -26,9 +26,12 @@ def _wave(at: float, base: float, swing: float, period: float) -> float:
     return round(base + swing * math.sin(at / period), 3)
 
 
+def _times(end: float) -> list[float]:
+    return [end - RANGE + i for i in range(int(RANGE) + 1)]
+
+
 def _series(status: str, rate: Callable[[float], float], end: float) -> RateSeries:
-    times = (end - RANGE + i for i in range(int(RANGE) + 1))
-    return RateSeries(status, tuple((at, rate(at)) for at in times))
+    return RateSeries(status, tuple((at, rate(at)) for at in _times(end)))
 
 
 def _between(start: float, end: float, rate: float) -> Callable[[float], float]:
@@ -133,7 +136,7 @@ PANELS = (
         "p95 latency",
         "s",
         PanelState.UP,
-        (PanelSeries("", tuple((AT - RANGE + i, 0.05 + 0.01 * (i % 7)) for i in range(301))),),
+        (PanelSeries("", tuple((at, _wave(at, 0.08, 0.03, 25.0)) for at in _times(AT))),),
     ),
     PanelReading(
         "errors/min",
