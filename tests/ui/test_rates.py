@@ -7,6 +7,7 @@ import time
 from dataclasses import replace
 
 from rich.text import Text
+from textual.pilot import Pilot
 
 from errwatch.config import Config, PanelConfig
 from errwatch.core.injector import Injector
@@ -38,6 +39,13 @@ def screen_text(app: ErrwatchApp) -> str:
     return "\n".join(strip.text for strip in strips)
 
 
+async def first_poll(pilot: Pilot[None], app: ErrwatchApp) -> RatesPanel:
+    """The rates panel once its first poll is shown."""
+    panel = app.query_one(RatesPanel)
+    await wait_for(pilot, lambda: panel.snapshot is not None, 5, "the first poll")
+    return panel
+
+
 def text_of(widget: object) -> str:
     rendered = widget.render()  # type: ignore[attr-defined]
     return rendered.plain if isinstance(rendered, Text) else str(rendered)
@@ -46,8 +54,7 @@ def text_of(widget: object) -> str:
 async def test_c_cycles_by_class_by_code_and_ratio() -> None:
     app = make_app(RecordedSource([scenes.STATES["up"]]))
     async with app.run_test(size=(80, 24)) as pilot:
-        panel = app.query_one(RatesPanel)
-        await wait_for(pilot, lambda: panel.snapshot is not None, 5, "the first poll")
+        panel = await first_poll(pilot, app)
         table = app.query_one("#rate-table")
         assert panel.border_title == "Requests/s by status class"
         assert "2xx" in text_of(table) and "200" not in text_of(table)
@@ -68,8 +75,7 @@ async def test_c_cycles_by_class_by_code_and_ratio() -> None:
 async def test_the_ratio_is_coloured_against_the_thresholds_and_split() -> None:
     app = make_app(RecordedSource([scenes.STATES["injecting"]]))
     async with app.run_test(size=(80, 24)) as pilot:
-        panel = app.query_one(RatesPanel)
-        await wait_for(pilot, lambda: panel.snapshot is not None, 5, "the first poll")
+        await first_poll(pilot, app)
         summary = app.query_one("#rate-summary")
         assert summary.has_class("-critical")  # 55 % of requests fail...
         assert text_of(app.query_one("#ratio-split")) == "app 0.0% test 4.0/s"  # ...all on /error
@@ -78,8 +84,7 @@ async def test_the_ratio_is_coloured_against_the_thresholds_and_split() -> None:
 async def test_spans_set_on_the_panel_reach_the_chart() -> None:
     app = make_app(RecordedSource([scenes.STATES["up"]]))
     async with app.run_test(size=(80, 24)) as pilot:
-        panel = app.query_one(RatesPanel)
-        await wait_for(pilot, lambda: panel.snapshot is not None, 5, "the first poll")
+        panel = await first_poll(pilot, app)
         panel.spans = scenes.SPANS
         await pilot.pause()
         assert app.query_one(RateChart).spans == scenes.SPANS
@@ -89,8 +94,7 @@ async def test_spans_set_on_the_panel_reach_the_chart() -> None:
 async def test_a_failure_keeps_the_data_and_says_how_old_it_is() -> None:
     app = make_app(RecordedSource([scenes.STATES["unreachable"]]))
     async with app.run_test(size=(80, 24)) as pilot:
-        panel = app.query_one(RatesPanel)
-        await wait_for(pilot, lambda: panel.snapshot is not None, 5, "the first poll")
+        panel = await first_poll(pilot, app)
         assert panel.has_class("-failing")
         assert app.query_one(RateChart).display  # the last good data stays on screen
         header = text_of(app.query_one(StatusBar))
@@ -175,7 +179,7 @@ async def test_panel_tiles_show_values_in_their_unit_and_failures_in_full() -> N
     snapshot = replace(scenes.STATES["up"], panels=scenes.PANELS)
     app = make_app(RecordedSource([snapshot]), config)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.query_one(RatesPanel).snapshot, 5, "the first poll")
+        await first_poll(pilot, app)
         good, bad = app.query(PanelTile)
         assert good.border_title == "p95 latency"
         assert text_of(good.query_one(".panel-value")) == "63ms"
