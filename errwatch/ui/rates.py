@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
 import time
 from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
 from rich.text import Text
 from textual import work
@@ -22,6 +27,8 @@ from errwatch.core.units import format_duration
 from errwatch.ui.chart import CLASS_COLOURS, ChartView, RateChart, rich_colour, series_colours
 from errwatch.ui.panels import PanelStrip
 
+T = TypeVar("T")
+
 # States whose data is a warning (the engine answers, the data says something is off),
 # as opposed to failures (no answer at all).
 _WARNING_STATES = (SourceState.STALE, SourceState.TARGET_DOWN, SourceState.NO_DATA)
@@ -30,6 +37,34 @@ TITLES = {
     ChartView.CODE: "Requests/s by status code",
     ChartView.RATIO: "5xx ratio: all routes (red), application only (orange)",
 }
+
+
+async def in_daemon_thread(call: Callable[[], T]) -> T:
+    """``call()`` in a daemon thread, awaited.
+
+    Not a thread worker: those run in the loop's default executor, whose threads are
+    joined at exit, so a query stuck on a silent Prometheus would hold ``q`` for the
+    whole timeout. A daemon thread is left behind instead, and the poll is cancelled.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not future.done():  # cancelled when the panel went away
+            outcome()
+
+    def run() -> None:
+        try:
+            result = call()
+        except BaseException as error:  # noqa: BLE001 (handed to the awaiting worker as is)
+            outcome = partial(future.set_exception, error)
+        else:
+            outcome = partial(future.set_result, result)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, outcome)
+
+    threading.Thread(target=run, name="errwatch-metrics-poll", daemon=True).start()
+    return await future
 
 
 def ratio_level(ratio: float | None, thresholds: DashboardConfig) -> str:
@@ -217,10 +252,10 @@ class RatesPanel(Vertical):
     def watch_spans(self, spans: tuple[Span, ...]) -> None:
         self.query_one(RateChart).spans = spans
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="metrics")
-    def poll(self) -> MetricsSnapshot:
+    @work(exclusive=True, exit_on_error=False, group="metrics")
+    async def poll(self) -> MetricsSnapshot:
         """One blocking poll, off the UI thread."""
-        return self.source.poll()
+        return await in_daemon_thread(self.source.poll)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -18,6 +20,7 @@ from errwatch.ui.chart import ChartView, RateChart
 from errwatch.ui.header import StatusBar
 from errwatch.ui.panels import PanelTile
 from errwatch.ui.rates import RatesPanel
+from tests.loopback import Reply, loopback
 from tests.ui import scenes
 from tests.ui.helpers import wait_for
 from tests.ui.recorded import RecordedSource
@@ -142,7 +145,7 @@ class Slow:
         return replace(scenes.STATES["up"], at=time.time())
 
     def close(self) -> None:
-        self.release.set()
+        """Like a real client: closing does not interrupt a request in flight."""
 
 
 async def test_polls_never_overlap_even_when_slower_than_the_refresh() -> None:
@@ -166,6 +169,38 @@ async def test_keys_are_answered_while_a_poll_hangs() -> None:
         assert app.query_one(RateChart).view is ChartView.CODE
         assert took < 1.0  # generous: the figure itself is measured in benchmarks/
         source.release.set()
+
+
+QUIT_WHILE_HUNG = """
+import sys
+from errwatch.config import Config, PrometheusConfig
+from errwatch.sources import build_sources
+from errwatch.ui.app import ErrwatchApp
+
+config = Config(prometheus=PrometheusConfig(url=sys.argv[1], timeout=30.0))
+sources = build_sources(config)
+app = ErrwatchApp(config, metrics=sources.metrics, tracebacks=None, injector=sources.injector)
+
+async def press_q(pilot):
+    await pilot.pause(1.0)  # the first poll is stuck by now
+    await pilot.press("q")
+
+app.run(headless=True, auto_pilot=press_q)
+"""
+
+
+def test_quitting_does_not_wait_for_a_hanging_poll() -> None:
+    # In a process of its own: what matters is when the interpreter can exit.
+    with loopback() as server:
+        server.reply = Reply(hang=True)
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-c", QUIT_WHILE_HUNG, server.url], capture_output=True, timeout=60
+        )
+        took = time.monotonic() - started
+        assert server.requests  # the poll did reach the silent server
+    assert done.returncode == 0, done.stderr.decode()
+    assert took < 10.0  # not the 30 s timeout of the stuck query
 
 
 async def test_panel_tiles_show_values_in_their_unit_and_failures_in_full() -> None:
