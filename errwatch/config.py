@@ -446,6 +446,8 @@ class _Reader:
                 raise self.fail(key, str(error)) from None
         text = self.convert_plain(value, base, key)
         if marker is _PATH:
+            if not text:  # an optional path left empty, not the config's directory
+                return ""
             expanded = Path(text).expanduser()
             return str(expanded if expanded.is_absolute() else self.base / expanded)
         parts = urlsplit(text)
