@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -176,11 +175,6 @@ def add_series(*groups: Iterable[RateSeries]) -> tuple[RateSeries, ...]:
 def status_class(status: str) -> str:
     """ "500" -> "5xx"; anything not a 3-digit code is kept as is."""
     return f"{status[0]}xx" if len(status) == 3 and status.isdigit() else status
-
-
-def finite(value: float) -> float:
-    """NaN and infinities (an empty window, a division by zero in PromQL) count as 0 req/s."""
-    return value if math.isfinite(value) else 0.0
 
 
 def error_rate(current: Mapping[str, float]) -> float:
