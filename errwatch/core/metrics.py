@@ -247,10 +247,7 @@ class PrometheusSource:
                 series = self._read(partial(parse_panel, result))
             except QueryFailed as failed:
                 failure = failed.failure
-                gave_up = not failure.state.answered and failure.state not in (
-                    SourceState.BAD_QUERY,
-                    SourceState.QUERY_ERROR,
-                )
+                gave_up = failure.state not in (SourceState.BAD_QUERY, SourceState.QUERY_ERROR)
                 bad = failure.state is SourceState.BAD_QUERY
                 detail = failure.detail if bad else f"{failure.state}: {failure.detail}"
                 readings.append(
@@ -262,8 +259,14 @@ class PrometheusSource:
                     )
                 )
                 continue
-            state = PanelState.UP if any(s.points for s in series) else PanelState.NO_DATA
-            readings.append(PanelReading(panel.title, panel.unit, state, series))
+            if any(s.points for s in series):
+                readings.append(PanelReading(panel.title, panel.unit, PanelState.UP, series))
+                continue
+            # Series without a finite value: NaN is what 0/0 gives, a ratio without traffic.
+            detail = "only NaN or ±Inf values (a ratio without traffic?)" if series else ""
+            readings.append(
+                PanelReading(panel.title, panel.unit, PanelState.NO_DATA, series, detail=detail)
+            )
         return tuple(readings)
 
     def _ask(self, call: Callable[[], Any]) -> Any:

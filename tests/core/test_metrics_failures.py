@@ -222,3 +222,17 @@ def test_secrets_never_reach_a_detail_even_when_the_server_echoes_them() -> None
     assert snapshot.detail.startswith("HTTP 500") and "Bearer ****" in snapshot.detail
     assert token[:6] not in snapshot.detail
     assert token not in repr(snapshot)
+
+
+def test_a_panel_that_only_gives_nan_says_so_instead_of_zero() -> None:
+    nan = matrix(({}, [(NOW - 1, "NaN"), (NOW, "NaN")]))
+    with loopback() as server:
+        server.route = lambda path: nan if "ratio" in path else answer(RATES)(path)  # type: ignore[operator]
+        src = PrometheusSource(
+            PrometheusConfig(url=server.url, range=60.0),
+            panels=[PanelConfig(expr="errors_ratio", title="ratio", unit="%")],
+            clock=lambda: NOW,
+        )
+        [panel] = src.poll().panels
+    assert panel.state is PanelState.NO_DATA
+    assert panel.detail == "only NaN or ±Inf values (a ratio without traffic?)"
