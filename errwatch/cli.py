@@ -7,12 +7,21 @@ import sys
 from collections.abc import Sequence
 
 from errwatch import __version__
-from errwatch.commands import configcheck, dashboard, demo, inject, scan, serve, sessions
+from errwatch.commands import (
+    check,
+    configcheck,
+    dashboard,
+    demo,
+    inject,
+    scan,
+    serve,
+    sessions,
+)
 from errwatch.commands.common import config_option
 from errwatch.errors import ErrwatchError
 
 # Each module adds its subcommands; add a module here to add a command.
-COMMANDS = (demo, inject, scan, sessions, configcheck, serve)
+COMMANDS = (demo, inject, scan, check, sessions, configcheck, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import tomllib
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
@@ -64,6 +66,30 @@ def _route(value: Any) -> str | None:
     return None if str(value).startswith("/") else f'must start with "/", got "{value}"'
 
 
+_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def _metric_name(value: Any) -> str | None:
+    return None if _METRIC_NAME.fullmatch(value) else f'not a metric name: "{value}"'
+
+
+def _label_name(value: Any) -> str | None:
+    return None if _LABEL_NAME.fullmatch(value) else f'not a label name: "{value}"'
+
+
+def _label_name_or_empty(value: Any) -> str | None:
+    return _label_name(value) if value else None
+
+
+def _existing_file(value: Any) -> str | None:
+    return None if not value or Path(value).is_file() else f"file not found: {value}"
+
+
+def _not_blank(value: Any) -> str | None:
+    return None if str(value).strip() else "must not be empty"
+
+
 def _backfill(value: Any) -> str | None:
     if value in ("all", "none"):
         return None
@@ -87,6 +113,22 @@ class TargetConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AuthConfig:
+    """Where the PromQL API's credentials live; the secrets themselves never go in config.toml."""
+
+    bearer_token_env: str = ""
+    """Environment variable holding a bearer token; default none."""
+    bearer_token_file: PathStr = _checked("", _existing_file)
+    """File holding a bearer token (one line); default none."""
+    username: str = ""
+    """User name for basic auth; default none."""
+    password_env: str = ""
+    """Environment variable holding the basic-auth password; default none."""
+    password_file: PathStr = _checked("", _existing_file)
+    """File holding the basic-auth password; default none."""
+
+
+@dataclass(frozen=True, slots=True)
 class PrometheusConfig:
     """Where request rates come from."""
 
@@ -100,16 +142,24 @@ class PrometheusConfig:
     """Time span the chart shows; default "5m"."""
     rate_window: Duration = _checked(10.0, _positive)
     """Window of rate(); at least 4x the scrape interval; default "10s"."""
-    metric: str = "http_requests_total"
+    metric: str = _checked("http_requests_total", _metric_name)
     """Counter of HTTP requests."""
-    status_label: str = "status"
+    status_label: str = _checked("status", _label_name)
     """Label holding the HTTP status code (status, code, status_code)."""
-    route_label: str = "endpoint"
-    """Label holding the route template."""
+    route_label: str = _checked("endpoint", _label_name_or_empty)
+    """Label holding the route template; "" when there is none (no test/app split)."""
     selector: str = ""
     """Extra label matchers added to every query, e.g. 'job="api"'; default none."""
     job: str = "api"
     """Scrape job of the API, used to tell "target down" (up == 0) from "no traffic"."""
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    """Bearer token or basic auth, read from the environment or files."""
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Extra HTTP headers on every query (e.g. X-Scope-OrgID); default none."""
+    tls_verify: bool = True
+    """Check the server's TLS certificate; default true."""
+    ca_file: PathStr = _checked("", _existing_file)
+    """CA bundle (PEM) that signed the server's certificate; default: the system's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +270,18 @@ class RecordingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class PanelConfig:
+    """An extra chart: any PromQL expression, drawn over the chart range."""
+
+    expr: str = _checked(dataclasses.MISSING, _not_blank)
+    """PromQL expression; required."""
+    title: str = _checked(dataclasses.MISSING, _not_blank)
+    """Title over the panel; required."""
+    unit: str = ""
+    """How values read: "%" (a 0..1 ratio), "s", "bytes", "req/s" or any text; default none."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration."""
 
@@ -228,6 +290,7 @@ class Config:
     logs: tuple[LogConfig, ...] = ()
     injection: InjectionConfig = field(default_factory=InjectionConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    panels: tuple[PanelConfig, ...] = ()
     alerts: tuple[AlertConfig, ...] = ()
     recording: RecordingConfig = field(default_factory=RecordingConfig)
 
@@ -261,10 +324,12 @@ def config_from_mapping(
     environ: Mapping[str, str] | None = None,
 ) -> Config:
     """Build a Config from an already parsed TOML table (and environment overrides)."""
+    _refuse_written_secrets(table, label)
     if environ:
         table = _with_overrides(table, environ, base)
     reader = _Reader(label, base.resolve())
     config: Config = reader.build(Config, table, "")
+    _check_prometheus(config.prometheus, label)
     ratios = config.dashboard
     if ratios.ratio_warning > ratios.ratio_critical:
         raise ConfigError(
@@ -292,6 +357,52 @@ def config_from_mapping(
         if names.count(name) > 1:
             raise ConfigError(f'{label}: alerts: two rules are named "{name}"')
     return config
+
+
+_WRITTEN_SECRETS = ("bearer_token", "token", "password")
+
+
+def _refuse_written_secrets(table: Mapping[str, Any], label: str) -> None:
+    prometheus = table.get("prometheus")
+    auth = prometheus.get("auth") if isinstance(prometheus, dict) else None
+    for key in auth if isinstance(auth, dict) else ():
+        if key in _WRITTEN_SECRETS:
+            env = "bearer_token" if "token" in key else "password"
+            raise ConfigError(
+                f"{label}: prometheus.auth.{key}: secrets do not go in the config file; name "
+                f"an environment variable ({env}_env) or a file ({env}_file) instead"
+            )
+
+
+def _check_prometheus(cfg: PrometheusConfig, label: str) -> None:
+    """Cross-key checks, then read the named secrets once so a mistake stops errwatch now."""
+    from errwatch.core.auth import CredentialError, load_credentials
+
+    def fail(key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{label}: prometheus.{key}: {problem}")
+
+    parts = urlsplit(cfg.url)
+    if parts.username or parts.password:
+        raise fail("url", "no credentials in the URL; use [prometheus.auth]")
+    auth = cfg.auth
+    if auth.bearer_token_env and auth.bearer_token_file:
+        raise fail("auth", "set bearer_token_env or bearer_token_file, not both")
+    if auth.password_env and auth.password_file:
+        raise fail("auth", "set password_env or password_file, not both")
+    has_bearer = bool(auth.bearer_token_env or auth.bearer_token_file)
+    has_password = bool(auth.password_env or auth.password_file)
+    if has_password and not auth.username:
+        raise fail("auth.username", "missing (password_env or password_file needs a user)")
+    if auth.username and not has_password:
+        raise fail("auth.username", "needs password_env or password_file")
+    if has_bearer and auth.username:
+        raise fail("auth", "a bearer token and basic auth are exclusive: choose one")
+    if cfg.ca_file and not cfg.tls_verify:
+        raise fail("ca_file", "is ignored when tls_verify = false: remove one of them")
+    try:
+        load_credentials(auth)
+    except CredentialError as error:
+        raise ConfigError(f"{label}: {error}") from None
 
 
 _TYPE_NAMES = {
@@ -429,6 +540,8 @@ class _Reader:
                 raise self.fail(key, str(error)) from None
         text = self.convert_plain(value, base, key)
         if marker is _PATH:
+            if not text:  # an optional path left empty, not the config's directory
+                return ""
             expanded = Path(text).expanduser()
             return str(expanded if expanded.is_absolute() else self.base / expanded)
         parts = urlsplit(text)

@@ -24,6 +24,23 @@ class Sources:
     injector: Injector
 
 
+def build_metrics(
+    config: Config, *, direct_scrape: bool = False, bridge_warmup: bool = False
+) -> MetricsSource:
+    """The metrics source alone: Prometheus, a direct scrape, or the first bridged by the second."""
+    route = config.injection.route
+
+    def scrape() -> ScrapeSource:
+        return ScrapeSource(
+            f"{config.target.url}/metrics", config.prometheus, injection_route=route
+        )
+
+    if direct_scrape:
+        return scrape()
+    prometheus = PrometheusSource(config.prometheus, injection_route=route, panels=config.panels)
+    return BridgedSource(prometheus, scrape()) if bridge_warmup else prometheus
+
+
 def build_sources(
     config: Config, *, direct_scrape: bool = False, bridge_warmup: bool = False
 ) -> Sources:
@@ -32,16 +49,9 @@ def build_sources(
     ``bridge_warmup``: a Prometheus that was just started shows the target's /metrics
     until it has data of its own (the demo).
     """
-    metrics: MetricsSource
-    scrape_url = f"{config.target.url}/metrics"
-    if direct_scrape:
-        metrics = ScrapeSource(scrape_url, config.prometheus)
-    elif bridge_warmup:
-        metrics = BridgedSource(
-            PrometheusSource(config.prometheus), ScrapeSource(scrape_url, config.prometheus)
-        )
-    else:
-        metrics = PrometheusSource(config.prometheus)
+    metrics: MetricsSource = build_metrics(
+        config, direct_scrape=direct_scrape, bridge_warmup=bridge_warmup
+    )
     monitor = (
         TracebackMonitor(config.logs, injection_route=config.injection.route)
         if config.logs

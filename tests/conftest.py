@@ -6,12 +6,16 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from errwatch.demo.prometheus import PrometheusServer, find_prometheus
 from errwatch.demo.stack import DemoApi
+
+if TYPE_CHECKING:
+    from tests.engines import EngineStack
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -71,3 +75,25 @@ def prometheus(
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session", params=["prometheus", "victoria-metrics"])
+def engine_session(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EngineStack]:
+    from tests.engines import engine_stack
+
+    name: str = request.param
+    with engine_stack(name, tmp_path_factory.mktemp(name)) as stack:
+        yield stack
+
+
+@pytest.fixture
+def engine(engine_session: EngineStack) -> Iterator[EngineStack]:
+    """A real PromQL engine scraping the demo API: Prometheus, then VictoriaMetrics.
+
+    Started once per session (first data takes 7-10 s); a test may stop the API or the
+    engine, both run again afterwards.
+    """
+    yield engine_session
+    engine_session.ensure_running()

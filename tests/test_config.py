@@ -111,7 +111,7 @@ CASES = [
     (
         "colour = true\n",
         "{path}: unknown key colour (known keys: target, prometheus, logs, injection, dashboard, "
-        "alerts, recording)",
+        "panels, alerts, recording)",
     ),
     (
         '[[alerts]]\nname = "x"\nvalue = "status_rate"\nthreshold = 1.0\n',

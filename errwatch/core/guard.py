@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from errwatch.core.rates import MetricsSnapshot
 from errwatch.core.units import format_duration
 
 
@@ -43,6 +44,22 @@ def split_errors(
         app_errors += rate if server_error else 0.0
     ratio = app_errors / app_total if app_total > 0 else None
     return ErrorSplit(at, ratio, app_errors, injected_errors)
+
+
+def split_of(snapshot: MetricsSnapshot) -> ErrorSplit | None:
+    """The split a metrics snapshot tells, or None when it cannot tell it now.
+
+    Without a route split every 5xx would count as the application's, and the guard would
+    abort on the very errors it is meant to ignore; stale or failed data says nothing now.
+    """
+    if not snapshot.split or not snapshot.state.healthy or snapshot.data_at is None:
+        return None
+    return ErrorSplit(
+        at=snapshot.data_at,
+        app_ratio=snapshot.app_error_ratio(),
+        app_errors=snapshot.app_error_rate(),
+        injected_errors=snapshot.test_error_rate(),
+    )
 
 
 class ErrorGuard:

@@ -17,17 +17,8 @@ import httpx
 from errwatch.config import PrometheusConfig
 from errwatch.core.guard import ErrorSplit, split_errors
 from errwatch.core.injector import InjectionStats, Injector
-from errwatch.core.metrics import classify_response
-from errwatch.core.rates import finite
+from errwatch.core.promql import PART_LABEL, TEST_PART, classify_response, rate_query, sample_value
 from errwatch.errors import SourceError
-
-
-def split_query(cfg: PrometheusConfig) -> str:
-    """``sum by (route, status) (rate(metric{selector}[window]))``."""
-    window = f"{max(1, round(cfg.rate_window))}s"
-    selector = f"{{{cfg.selector}}}" if cfg.selector else ""
-    labels = f"{cfg.route_label}, {cfg.status_label}"
-    return f"sum by ({labels}) (rate({cfg.metric}{selector}[{window}]))"
 
 
 class ErrorSplitProbe:
@@ -43,7 +34,8 @@ class ErrorSplitProbe:
     ) -> None:
         self.cfg = cfg
         self.injection_route = injection_route
-        self.query = split_query(cfg)
+        # The dashboard's own rate query: requests to the injection route are tagged.
+        self.query = rate_query(cfg, injection_route)
         self._clock = clock
         self._client = httpx.AsyncClient(base_url=cfg.url, timeout=cfg.timeout, transport=transport)
 
@@ -63,28 +55,29 @@ class ErrorSplitProbe:
             )
             raise SourceError(f"Prometheus {failure.state}: {failure.detail}")
         try:
-            rows = _vector_rows(response.json(), self.cfg)
+            rows = self._vector_rows(response.json())
         except (ValueError, KeyError, TypeError, IndexError) as error:
             raise SourceError(f"Prometheus: unreadable answer ({error})") from None
         return split_errors(rows, self.injection_route, now)
 
+    def _vector_rows(self, payload: Any) -> list[tuple[str, str, float]]:
+        """(route, status, rate) rows; the route is the injection route or "" for the others."""
+        data = payload["data"]
+        if data["resultType"] != "vector":
+            raise ValueError(f"expected a vector, got {data['resultType']}")
+        rows = []
+        for item in data["result"]:
+            value = sample_value(item["value"][1])
+            if value is None:  # NaN or Inf: no request rate to count
+                continue
+            test = item["metric"].get(PART_LABEL) == TEST_PART
+            status = str(item["metric"].get(self.cfg.status_label, ""))
+            rows.append((self.injection_route if test else "", status, value))
+        return rows
+
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.aclose()
-
-
-def _vector_rows(payload: Any, cfg: PrometheusConfig) -> list[tuple[str, str, float]]:
-    data = payload["data"]
-    if data["resultType"] != "vector":
-        raise ValueError(f"expected a vector, got {data['resultType']}")
-    return [
-        (
-            str(item["metric"].get(cfg.route_label, "")),
-            str(item["metric"].get(cfg.status_label, "")),
-            finite(float(item["value"][1])),
-        )
-        for item in data["result"]
-    ]
 
 
 GuardListener = Callable[[ErrorSplit | None, str], None]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+
+from errwatch.core.panels import PanelReading
 
 Point = tuple[float, float]
 """(unix time in seconds, requests per second)."""
@@ -24,11 +25,22 @@ class SourceState(StrEnum):
     STALE = "stale"
     TARGET_DOWN = "target down"
     NO_DATA = "no data"
+    UNAUTHORIZED = "unauthorized"
 
     @property
     def healthy(self) -> bool:
         """Whether data shown in this state is current."""
         return self in (SourceState.UP, SourceState.NO_DATA)
+
+    @property
+    def answered(self) -> bool:
+        """Whether the engine answered the query (the data may still say something is wrong)."""
+        return self in (
+            SourceState.UP,
+            SourceState.NO_DATA,
+            SourceState.STALE,
+            SourceState.TARGET_DOWN,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,27 +58,118 @@ class RateSeries:
 
 @dataclass(frozen=True, slots=True)
 class MetricsSnapshot:
-    """One poll's outcome: the state, and the newest good data (maybe old, see data_at)."""
+    """One poll's outcome: the state, and the newest good data (maybe old, see data_at).
+
+    ``series`` are rates by status code over the chart range. When the source can tell
+    the injection route apart (``split``), ``test_series`` is the part of them on that
+    route: "test errors"; the rest is the application's own traffic.
+    """
 
     state: SourceState
     at: float
     series: tuple[RateSeries, ...] = ()
     detail: str = ""
     data_at: float | None = None
+    """Time the newest data shown refers to; ``at - data_at`` is its age."""
     mode: str = "prometheus"
+    test_series: tuple[RateSeries, ...] = ()
+    split: bool = False
+    step: float = 1.0
+    """Seconds between two points of a series."""
+    panels: tuple[PanelReading, ...] = ()
 
     @property
     def age(self) -> float | None:
-        """Seconds since the data shown was fetched."""
+        """Seconds since the data shown was current."""
         return None if self.data_at is None else max(0.0, self.at - self.data_at)
 
+    def newest(self) -> float | None:
+        """Time of the newest point of any series."""
+        return max((s.points[-1][0] for s in self.series if s.points), default=None)
+
+    def _current(self, series: tuple[RateSeries, ...]) -> dict[str, float]:
+        # A series that ended earlier (a label set that disappeared) is not "now".
+        newest = self.newest()
+        if newest is None:
+            return {}
+        tolerance = self.step / 2
+        return {
+            s.status: s.points[-1][1]
+            for s in series
+            if s.points and s.points[-1][0] >= newest - tolerance
+        }
+
     def current(self) -> dict[str, float]:
-        """Newest rate per status."""
-        return {s.status: s.points[-1][1] for s in self.series if s.points}
+        """Newest rate per status, all routes."""
+        return self._current(self.series)
+
+    def current_test(self) -> dict[str, float]:
+        """Newest rate per status on the injection route (empty when not split)."""
+        return self._current(self.test_series)
+
+    def current_app(self) -> dict[str, float]:
+        """Newest rate per status on every route but the injection route."""
+        test = self.current_test()
+        return {
+            status: max(0.0, rate - test.get(status, 0.0))
+            for status, rate in self.current().items()
+        }
 
     def error_ratio(self) -> float | None:
         """Share of 5xx among all requests now; None when there is no traffic to divide by."""
         return error_ratio(self.current())
+
+    def app_error_ratio(self) -> float | None:
+        """Share of 5xx among requests to routes other than the injection route: the
+        application's own errors. Without a route split every 5xx counts as the app's."""
+        return error_ratio(self.current_app())
+
+    def test_error_rate(self) -> float:
+        """5xx per second on the injection route now: errors errwatch caused on purpose."""
+        return error_rate(self.current_test())
+
+    def app_error_rate(self) -> float:
+        """5xx per second on every other route now."""
+        return error_rate(self.current_app())
+
+    def ratio_points(self) -> tuple[tuple[Point, ...], tuple[Point, ...]]:
+        """5xx ratio over time: (all routes, application routes only); no point without traffic."""
+        total = _by_time(self.series)
+        test = _by_time(self.test_series)
+        every, app = [], []
+        for at, rates in sorted(total.items()):
+            ratio = error_ratio(rates)
+            if ratio is not None:
+                every.append((at, ratio))
+            own = {
+                status: rate - test.get(at, {}).get(status, 0.0) for status, rate in rates.items()
+            }
+            ratio = error_ratio(own)
+            if ratio is not None:
+                app.append((at, ratio))
+        return tuple(every), tuple(app)
+
+
+def _by_time(series: Iterable[RateSeries]) -> dict[float, dict[str, float]]:
+    table: dict[float, dict[str, float]] = {}
+    for one in series:
+        for at, rate in one.points:
+            row = table.setdefault(at, {})
+            row[one.status] = row.get(one.status, 0.0) + rate
+    return table
+
+
+def add_series(*groups: Iterable[RateSeries]) -> tuple[RateSeries, ...]:
+    """Sum series with the same status point by point (same timestamps, as a range query gives)."""
+    sums: dict[str, dict[float, float]] = {}
+    for group in groups:
+        for one in group:
+            bucket = sums.setdefault(one.status, {})
+            for at, rate in one.points:
+                bucket[at] = bucket.get(at, 0.0) + rate
+    return tuple(
+        RateSeries(name, tuple(sorted(points.items()))) for name, points in sorted(sums.items())
+    )
 
 
 def status_class(status: str) -> str:
@@ -74,9 +177,9 @@ def status_class(status: str) -> str:
     return f"{status[0]}xx" if len(status) == 3 and status.isdigit() else status
 
 
-def finite(value: float) -> float:
-    """NaN and infinities (an empty window, a division by zero in PromQL) count as 0 req/s."""
-    return value if math.isfinite(value) else 0.0
+def error_rate(current: Mapping[str, float]) -> float:
+    """5xx requests per second."""
+    return sum(rate for status, rate in current.items() if status.startswith("5"))
 
 
 def error_ratio(current: Mapping[str, float]) -> float | None:
@@ -84,20 +187,12 @@ def error_ratio(current: Mapping[str, float]) -> float | None:
     total = sum(current.values())
     if total <= 0:
         return None
-    errors = sum(rate for status, rate in current.items() if status.startswith("5"))
-    return errors / total
+    return error_rate(current) / total
 
 
 def by_class(series: Iterable[RateSeries]) -> tuple[RateSeries, ...]:
     """Sum series of codes into series of classes (2xx, 3xx, 4xx, 5xx), point by point."""
-    sums: dict[str, dict[float, float]] = {}
-    for one in series:
-        bucket = sums.setdefault(status_class(one.status), {})
-        for at, rate in one.points:
-            bucket[at] = bucket.get(at, 0.0) + rate
-    return tuple(
-        RateSeries(name, tuple(sorted(points.items()))) for name, points in sorted(sums.items())
-    )
+    return add_series(RateSeries(status_class(one.status), one.points) for one in series)
 
 
 class CounterHistory:

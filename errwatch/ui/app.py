@@ -12,6 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import Footer
 
 from errwatch.config import Config
+from errwatch.core.guard import split_of
 from errwatch.core.injector import Injector
 from errwatch.core.logwatch import TracebackMonitor
 from errwatch.core.metrics import MetricsSource
@@ -34,6 +35,7 @@ class ErrwatchApp(App[None]):
         Binding("minus", "injection_rate(-1)", "Rate-", key_display="-"),
         Binding("o", "order_tracebacks", "Order"),
         Binding("slash", "filter_tracebacks", "Filter"),
+        Binding("c", "cycle_chart", "Chart view"),
     ]
 
     def __init__(
@@ -64,6 +66,7 @@ class ErrwatchApp(App[None]):
                 refresh=self.config.prometheus.refresh,
                 span=self.config.prometheus.range,
                 thresholds=self.config.dashboard,
+                panels=self.config.panels,
                 id="rates",
             )
             yield TracebackPanel(self.tracebacks, id="tracebacks")
@@ -88,6 +91,13 @@ class ErrwatchApp(App[None]):
 
     def on_rates_panel_updated(self, message: RatesPanel.Updated) -> None:
         self.query_one(StatusBar).snapshot = message.snapshot
+        split = split_of(message.snapshot)
+        if split is not None:
+            self.query_one(InjectionPanel).errors = split  # the guard reads it
+
+    def action_cycle_chart(self) -> None:
+        """Chart by status class, by code, or the 5xx ratio against its thresholds."""
+        self.query_one(RatesPanel).cycle_view()
 
     def action_toggle_injection(self) -> None:
         """Start or stop fault injection."""

@@ -12,9 +12,11 @@ from errwatch.core.units import format_duration
 _STATE_STYLE = {
     SourceState.UP: "bold green",
     SourceState.NO_DATA: "yellow",
+    SourceState.STALE: "bold yellow",
     SourceState.CONNECTING: "cyan",
     SourceState.STARTING: "cyan",
 }
+"""Anything else (a failure, the target down) is bold red."""
 
 
 class StatusBar(Widget):
@@ -29,14 +31,19 @@ class StatusBar(Widget):
         snapshot = self.snapshot
         state = snapshot.state if snapshot else SourceState.CONNECTING
         mode = snapshot.mode if snapshot else "prometheus"
+        source = "Prometheus" if mode == "prometheus" else mode
         line = Text.assemble(
             ("errwatch", "bold"),
-            "  target ",
+            "  ",
             (self.target, "bold"),
-            "  Prometheus: " if mode == "prometheus" else f"  {mode}: ",
+            f"  {source} every {format_duration(self.refresh_interval)}: ",
             (str(state), _STATE_STYLE.get(state, "bold red")),
         )
-        if snapshot is not None and not state.healthy and snapshot.age is not None:
-            line.append(f" (data {format_duration(snapshot.age)} old)", "yellow")
-        line.append(f"  refresh {format_duration(self.refresh_interval)}")
+        if (
+            snapshot is not None
+            and not state.healthy
+            and snapshot.age is not None
+            and snapshot.series
+        ):
+            line.append(f" ({format_duration(round(snapshot.age))} old)", "yellow")
         return Text.assemble(line, "\n", (self.notice, "dim"))

@@ -1,107 +1,201 @@
-"""The rates panel: it owns the metrics poll, draws the chart and the current rates."""
+"""The rates panel: it owns the metrics poll, draws the chart, the 5xx ratio and the rates."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
 import time
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Static
+from textual.widgets import Digits, Static
 from textual.worker import Worker, WorkerState
-from textual_plotext import PlotextPlot
 
-from errwatch.config import DashboardConfig
+from errwatch.config import DashboardConfig, PanelConfig
 from errwatch.core.metrics import Backoff, MetricsSource
-from errwatch.core.rates import MetricsSnapshot, SourceState, by_class, status_class
+from errwatch.core.rates import MetricsSnapshot, SourceState, status_class
+from errwatch.core.spans import Span
+from errwatch.core.units import format_duration
+from errwatch.ui.chart import CLASS_COLOURS, ChartView, RateChart, rich_colour, series_colours
+from errwatch.ui.panels import PanelStrip
 
-CLASS_COLOURS = {"2xx": "green", "3xx": "cyan", "4xx": "yellow", "5xx": "red"}
+T = TypeVar("T")
+
+# States whose data is a warning (the engine answers, the data says something is off),
+# as opposed to failures (no answer at all).
+_WARNING_STATES = (SourceState.STALE, SourceState.TARGET_DOWN, SourceState.NO_DATA)
+TITLES = {
+    ChartView.CLASS: "Requests/s by status class",
+    ChartView.CODE: "Requests/s by status code",
+    ChartView.RATIO: "5xx ratio: all routes (red), application only (orange)",
+}
 
 
-def _tick_label(seconds_ago: float) -> str:
-    if seconds_ago == 0:
-        return "now"
-    minutes, seconds = divmod(int(seconds_ago), 60)
-    return (
-        f"-{minutes}m"
-        if not seconds
-        else f"-{minutes}m{seconds:02d}"
-        if minutes
-        else f"-{seconds}s"
-    )
+async def in_daemon_thread(call: Callable[[], T]) -> T:
+    """``call()`` in a daemon thread, awaited.
+
+    Not a thread worker: those run in the loop's default executor, whose threads are
+    joined at exit, so a query stuck on a silent Prometheus would hold ``q`` for the
+    whole timeout. A daemon thread is left behind instead, and the poll is cancelled.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not future.done():  # cancelled when the panel went away
+            outcome()
+
+    def run() -> None:
+        try:
+            result = call()
+        except BaseException as error:  # noqa: BLE001 (handed to the awaiting worker as is)
+            outcome = partial(future.set_exception, error)
+        else:
+            outcome = partial(future.set_result, result)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, outcome)
+
+    threading.Thread(target=run, name="errwatch-metrics-poll", daemon=True).start()
+    return await future
 
 
-class RateChart(PlotextPlot):
-    """Requests per second by status class over the chart range."""
+def ratio_level(ratio: float | None, thresholds: DashboardConfig) -> str:
+    """The class for a ratio against the thresholds: -ok, -warning or -critical."""
+    if ratio is not None and ratio >= thresholds.ratio_critical:
+        return "-critical"
+    if ratio is not None and ratio >= thresholds.ratio_warning:
+        return "-warning"
+    return "-ok"
+
+
+def format_ratio(ratio: float | None) -> str:
+    """12.3%, or an em dash when there is no traffic to divide by."""
+    return "—" if ratio is None else f"{ratio:.1%}"
+
+
+def rate_table(rates: dict[str, float], height: int) -> Text:
+    """The rate per status, coloured as in the chart; two narrower columns when one
+    would not fit in ``height`` rows (0: no limit known yet)."""
+    colours = series_colours(list(rates))
+    columns = 2 if 0 < height < len(rates) else 1
+    cells = []
+    for status in sorted(rates):
+        cell = Text()
+        cell.append(status, rich_colour(colours[status]))
+        cell.append(f" {rates[status]:7.2f}/s" if columns == 1 else f" {rates[status]:5.1f}")
+        cells.append(cell)
+    rows = -(-len(cells) // columns)
+    lines = []
+    for row in range(rows):
+        line = Text()
+        for index in range(row, len(cells), rows):
+            line.append_text(cells[index] if not line else Text(" ") + cells[index])
+        lines.append(line)
+    return Text("\n").join(lines)
+
+
+class RateSummary(Vertical):
+    """The 5xx ratio large and coloured against the thresholds, the application/test
+    split, and the current rate per status (the chart's legend too)."""
 
     snapshot: reactive[MetricsSnapshot | None] = reactive(None)
-
-    def __init__(self, span: float, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.span = span
-
-    def watch_snapshot(self, snapshot: MetricsSnapshot | None) -> None:
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.xlim(-self.span, 0)
-        ticks = [-self.span * i / 4 for i in range(4, -1, -1)]
-        plt.xticks(ticks, [_tick_label(-tick) for tick in ticks])
-        plt.ylabel("req/s")
-        if snapshot is None or not snapshot.series:
-            plt.title("waiting for data" if snapshot is None else f"{snapshot.state}")
-            self.refresh()
-            return
-        now = snapshot.at
-        top = 0.0
-        for series in by_class(snapshot.series):
-            xs = [at - now for at, _ in series.points]
-            ys = [rate for _, rate in series.points]
-            if xs:
-                top = max(top, *ys)
-                plt.plot(
-                    xs, ys, label=series.status, color=CLASS_COLOURS.get(series.status, "white")
-                )
-        plt.ylim(0, max(1.0, top * 1.15))
-        self.refresh()
-
-
-class RateSummary(Static):
-    """The 5xx ratio, large and coloured against the thresholds, and the rate per status."""
-
-    snapshot: reactive[MetricsSnapshot | None] = reactive(None)
+    view: reactive[ChartView] = reactive(ChartView.CLASS)
 
     def __init__(self, thresholds: DashboardConfig, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.thresholds = thresholds
 
-    def watch_snapshot(self, snapshot: MetricsSnapshot | None) -> None:
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="ratio-row"):
+            yield Digits("-", id="ratio-digits")
+            yield Static("5xx\nratio", id="ratio-label")
+        yield Static("", id="ratio-split")
+        yield Static("", id="rate-table")
+
+    def watch_snapshot(self) -> None:
+        self.redraw()
+
+    def watch_view(self) -> None:
+        self.redraw()
+
+    def on_resize(self) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Show the snapshot's current values; dimmed, with their age, when not current."""
+        if not self.is_mounted:
+            return
+        snapshot = self.snapshot
         ratio = snapshot.error_ratio() if snapshot else None
-        level = "-ok"
-        if ratio is not None and ratio >= self.thresholds.ratio_critical:
-            level = "-critical"
-        elif ratio is not None and ratio >= self.thresholds.ratio_warning:
-            level = "-warning"
+        level = ratio_level(ratio, self.thresholds)
         for name in ("-ok", "-warning", "-critical"):
             self.set_class(name == level, name)
-        text = Text()
-        text.append("5xx ratio\n", "bold")
-        text.append(f"{ratio:7.1%}\n" if ratio is not None else "     —\n", "bold")
+        current = snapshot is not None and snapshot.state.healthy
+        self.set_class(snapshot is not None and not current, "-old")
+        self.query_one("#ratio-label", Static).update(self._label(snapshot, ratio))
+        self.query_one("#ratio-digits", Digits).update(
+            "-" if ratio is None else f"{ratio * 100:.1f}%"
+        )
+        self.query_one("#ratio-split", Static).update(self._split(snapshot))
+        table = self.query_one("#rate-table", Static)
+        rates: dict[str, float] = {}
         if snapshot is not None:
-            for status, rate in sorted(snapshot.current().items()):
-                colour = CLASS_COLOURS.get(status_class(status), "white")
-                text.append(f"{status:>5} ", colour)
-                text.append(f"{rate:8.2f}/s\n")
-        self.update(text)
+            rates = snapshot.current()
+            if self.view is not ChartView.CODE:
+                rates = _sum_by_class(rates)
+        table.update(rate_table(rates, table.size.height))
+
+    def _label(self, snapshot: MetricsSnapshot | None, ratio: float | None) -> Text:
+        label = Text("5xx\nratio\n", "bold")
+        if snapshot is None:
+            return label
+        if not snapshot.series:
+            label.append("no data" if snapshot.state.answered else "", "dim")
+        elif not snapshot.state.healthy and snapshot.age is not None:
+            label.append(f"{format_duration(round(snapshot.age))} old", "italic")
+        elif ratio is None:
+            label.append("no req", "dim")
+        return label
+
+    def _split(self, snapshot: MetricsSnapshot | None) -> Text:
+        if snapshot is None or not snapshot.series:
+            return Text("")
+        if not snapshot.split:
+            return Text("all routes (no split)", "dim")
+        app = snapshot.app_error_ratio()
+        level = ratio_level(app, self.thresholds)
+        style = {"-ok": "", "-warning": rich_colour(CLASS_COLOURS["4xx"])}.get(
+            level, rich_colour(CLASS_COLOURS["5xx"])
+        )
+        text = Text("app ")
+        text.append(format_ratio(app), f"bold {style}".strip())
+        text.append(f" test {snapshot.test_error_rate():.1f}/s")
+        return text
 
 
-class RatesPanel(Horizontal):
+def _sum_by_class(rates: dict[str, float]) -> dict[str, float]:
+    classes: dict[str, float] = {}
+    for status, rate in rates.items():
+        name = status_class(status)
+        classes[name] = classes.get(name, 0.0) + rate
+    return classes
+
+
+class RatesPanel(Vertical):
     """Polls the metrics source in a thread, one poll at a time, with backoff on failure."""
 
     snapshot: reactive[MetricsSnapshot | None] = reactive(None)
+    view: reactive[ChartView] = reactive(ChartView.CLASS)
+    spans: reactive[tuple[Span, ...]] = reactive(())
+    """Marked on the chart: injection windows, alerts (set by the app)."""
 
     class Updated(Message):
         """A poll finished; the parent shows the state in the header."""
@@ -117,27 +211,51 @@ class RatesPanel(Horizontal):
         refresh: float,
         span: float,
         thresholds: DashboardConfig,
+        panels: tuple[PanelConfig, ...] = (),
+        clock: Callable[[], float] = time.time,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.source = source
         self.span = span
         self.thresholds = thresholds
+        self.panels = panels
         self.backoff = Backoff(refresh)
+        self.clock = clock
         self.polls = 0
 
     def compose(self) -> ComposeResult:
-        yield RateChart(self.span, id="rate-chart")
-        yield RateSummary(self.thresholds, id="rate-summary")
+        with Horizontal(id="rate-row"):
+            with Vertical(id="rate-main"):
+                yield Static("", id="rate-message")
+                yield RateChart(self.span, self.thresholds, id="rate-chart")
+            yield RateSummary(self.thresholds, id="rate-summary")
+        yield PanelStrip(self.panels, id="panel-strip")
 
     def on_mount(self) -> None:
-        self.border_title = "Request rate by status"
+        self.border_title = TITLES[self.view]
+        message = self.query_one("#rate-message", Static)
+        message.update(Text.assemble((str(SourceState.CONNECTING), "bold"), ": first poll…"))
+        self.query_one(RateChart).display = False
+        self.add_class("-no-chart")
         self.poll()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="metrics")
-    def poll(self) -> MetricsSnapshot:
+    def cycle_view(self) -> None:
+        """By class -> by code -> 5xx ratio -> by class."""
+        self.view = self.view.next()
+
+    def watch_view(self, view: ChartView) -> None:
+        self.border_title = TITLES[view]
+        self.query_one(RateChart).view = view
+        self.query_one(RateSummary).view = view
+
+    def watch_spans(self, spans: tuple[Span, ...]) -> None:
+        self.query_one(RateChart).spans = spans
+
+    @work(exclusive=True, exit_on_error=False, group="metrics")
+    async def poll(self) -> MetricsSnapshot:
         """One blocking poll, off the UI thread."""
-        return self.source.poll()
+        return await in_daemon_thread(self.source.poll)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -150,7 +268,7 @@ class RatesPanel(Horizontal):
             previous = self.snapshot
             snapshot = MetricsSnapshot(
                 SourceState.QUERY_ERROR,
-                time.time(),
+                self.clock(),
                 previous.series if previous else (),
                 detail=f"internal error: {worker.error!r}",
                 data_at=previous.data_at if previous else None,
@@ -158,21 +276,37 @@ class RatesPanel(Horizontal):
             self.notify(f"metrics poll failed: {worker.error}", severity="error")
         self.polls += 1
         self.snapshot = snapshot
-        delay = self.backoff.next_delay(snapshot.state.healthy)
+        # The next poll is scheduled only now that this one is over: polls never overlap.
+        delay = self.backoff.next_delay(snapshot.state)
         if self.is_attached:
             self.set_timer(delay, self.poll)
 
     def watch_snapshot(self, snapshot: MetricsSnapshot | None) -> None:
         if snapshot is None:
             return
-        detail = snapshot.detail
-        if detail and not snapshot.state.healthy:
-            detail = f"{snapshot.state}: {detail}"
-        self.border_subtitle = detail
-        self.set_class(not snapshot.state.healthy, "-failing")
+        message = self.query_one("#rate-message", Static)
+        message.update(_message(snapshot))
+        message.display = bool(snapshot.detail) or not snapshot.state.healthy
+        failing = not snapshot.state.answered
+        self.set_class(failing, "-failing")
+        # An empty frame says nothing; the message takes the room and says why instead.
+        self.query_one(RateChart).display = bool(snapshot.series)
+        self.set_class(not snapshot.series, "-no-chart")
+        self.set_class(snapshot.state in _WARNING_STATES, "-warning")
         self.query_one(RateChart).snapshot = snapshot
         self.query_one(RateSummary).snapshot = snapshot
+        self.query_one(PanelStrip).readings = snapshot.panels
         self.post_message(self.Updated(snapshot))
 
     def on_unmount(self) -> None:
         self.source.close()
+
+
+def _message(snapshot: MetricsSnapshot) -> Text:
+    """The state and its explanation, in full (a bad query's message verbatim)."""
+    if snapshot.state is SourceState.UP:
+        return Text(snapshot.detail)
+    text = Text(str(snapshot.state), "bold")
+    if snapshot.detail:
+        text.append(f": {snapshot.detail}")
+    return text

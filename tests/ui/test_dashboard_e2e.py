@@ -50,7 +50,9 @@ async def test_inject_then_stop_both_panels_react_and_nothing_arrives_after_stop
             20,
             "Prometheus to scrape the API",
         )
-        assert app.query_one(StatusBar).snapshot is chart.snapshot
+        # The header follows through a message: one turn of the loop later.
+        bar = app.query_one(StatusBar)
+        await wait_for(pilot, lambda: bar.snapshot is chart.snapshot, 2, "the header to follow")
         assert chart.snapshot is not None
         assert chart.snapshot.current().get("500", 0.0) == 0.0
 

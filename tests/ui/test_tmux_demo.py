@@ -11,7 +11,7 @@ import pytest
 
 from tests.ui.tmuxing import leave, processes_mentioning, tmux
 
-RATE = re.compile(r"\b[245]0\d\s+(\d+\.\d\d)/s")
+RATE = re.compile(r"\b[245](?:0\d|xx)\s+(\d+\.\d\d)/s")  # a code or a class
 
 
 def test_errwatch_demo_in_tmux(tmp_path: Path, session: str, prometheus_bin: str) -> None:
@@ -32,7 +32,7 @@ def test_errwatch_demo_in_tmux(tmp_path: Path, session: str, prometheus_bin: str
     print(f"first data on screen after {first_data:.2f}s")
     assert first_data <= 5.0, screen
     assert "demo API on 127.0.0.1:" in screen
-    assert "5xx ratio" in screen and "Start injection" in screen
+    assert "5xx" in screen and "ratio" in screen and "Start injection" in screen
     assert len(screen.splitlines()) <= 24 and all(len(line) <= 80 for line in screen.splitlines())
     assert processes_mentioning(str(tmp_path)), "the demo's children should be running"
 

@@ -1,0 +1,189 @@
+"""The rate chart: requests/s by status class or by code, or the 5xx ratio against its
+thresholds, over the chart range, with spans (injection windows, alerts) marked."""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+
+from textual.reactive import reactive
+from textual_plotext import PlotextPlot
+
+from errwatch.config import DashboardConfig
+from errwatch.core.rates import MetricsSnapshot, RateSeries, by_class
+from errwatch.core.spans import Span, visible
+
+Colour = tuple[int, int, int]
+"""RGB, understood by plotext as is and by Rich through :func:`rich_colour`."""
+
+CLASS_COLOURS: dict[str, Colour] = {
+    "2xx": (80, 200, 80),
+    "3xx": (0, 175, 175),
+    "4xx": (230, 180, 0),
+    "5xx": (235, 65, 65),
+}
+# Codes of one class get shades of its colour, in order, so the by-code view stays readable.
+_CODE_SHADES: dict[str, tuple[Colour, ...]] = {
+    "2": ((80, 200, 80), (150, 235, 120), (40, 140, 60)),
+    "3": ((0, 175, 175), (120, 220, 220)),
+    "4": ((230, 180, 0), (240, 230, 100), (190, 120, 0)),
+    "5": ((235, 65, 65), (255, 140, 160), (170, 30, 30)),
+}
+OTHER: Colour = (200, 200, 200)
+SPAN_COLOURS: dict[str, Colour] = {
+    "injection": (200, 90, 220),
+    "alert": (235, 65, 65),
+    "mark": (90, 150, 255),
+}
+WARNING: Colour = (230, 180, 0)
+CRITICAL: Colour = (235, 65, 65)
+APP_RATIO: Colour = (255, 150, 40)
+RATIO_FLOOR = 0.1
+"""Lowest 5xx percentage the ratio view draws (its log scale has no 0)."""
+RATIO_TICKS = (1.0, 10.0, 100.0)
+"""The application-only 5xx ratio in the ratio view; the all-routes ratio is CRITICAL red."""
+
+
+def rich_colour(colour: Colour) -> str:
+    """The same colour for Rich text (the table beside the chart doubles as its legend)."""
+    return f"rgb({colour[0]},{colour[1]},{colour[2]})"
+
+
+def _log(percent: float) -> float:
+    return math.log10(max(RATIO_FLOOR, percent))
+
+
+class ChartView(StrEnum):
+    """What the chart shows; ``c`` goes to the next one."""
+
+    CLASS = "by class"
+    CODE = "by code"
+    RATIO = "5xx ratio"
+
+    def next(self) -> ChartView:
+        """The view after this one, wrapping around."""
+        views = list(ChartView)
+        return views[(views.index(self) + 1) % len(views)]
+
+
+def tick_label(seconds_ago: float) -> str:
+    """-4m, -1m15, -30s, now."""
+    if seconds_ago == 0:
+        return "now"
+    minutes, seconds = divmod(int(seconds_ago), 60)
+    if not minutes:
+        return f"-{seconds}s"
+    return f"-{minutes}m{seconds:02d}" if seconds else f"-{minutes}m"
+
+
+def series_colours(statuses: list[str]) -> dict[str, Colour]:
+    """A colour per status (sorted): its class colour, shaded for several codes of a class."""
+    colours: dict[str, Colour] = {}
+    used: dict[str, int] = {}
+    for status in sorted(statuses):
+        if status in CLASS_COLOURS:
+            colours[status] = CLASS_COLOURS[status]
+            continue
+        shades = _CODE_SHADES.get(status[:1], (OTHER,))
+        index = used.get(status[:1], 0)
+        used[status[:1]] = index + 1
+        colours[status] = shades[index % len(shades)]
+    return colours
+
+
+class RateChart(PlotextPlot):
+    """Requests per second, or the 5xx ratio, over the chart range; no legend: the summary
+    beside it uses the same colours, and a legend would hide the data at 80x24."""
+
+    snapshot: reactive[MetricsSnapshot | None] = reactive(None)
+    view: reactive[ChartView] = reactive(ChartView.CLASS)
+    spans: reactive[tuple[Span, ...]] = reactive(())
+
+    def __init__(self, span: float, thresholds: DashboardConfig, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.span = span
+        self.thresholds = thresholds
+
+    def watch_snapshot(self) -> None:
+        self.redraw()
+
+    def watch_view(self) -> None:
+        self.redraw()
+
+    def watch_spans(self) -> None:
+        self.redraw()
+
+    def shown_series(self) -> tuple[RateSeries, ...]:
+        """The rate series the current view draws."""
+        snapshot = self.snapshot
+        if snapshot is None:
+            return ()
+        return snapshot.series if self.view is ChartView.CODE else by_class(snapshot.series)
+
+    def redraw(self) -> None:
+        """Draw the current view of the snapshot, and the spans over it."""
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.xlim(-self.span, 0)
+        ticks = [-self.span * i / 4 for i in range(4, -1, -1)]
+        plt.xticks(ticks, [tick_label(-tick) for tick in ticks])
+        snapshot = self.snapshot
+        if snapshot is None or not snapshot.series:
+            plt.ylim(0, 1)
+            plt.yticks([0, 1], ["", ""])
+            self.refresh()
+            return
+        top = self._draw_ratio(snapshot) if self.view is ChartView.RATIO else self._draw_rates()
+        self._draw_spans(snapshot.at, top)
+        self.refresh()
+
+    def _draw_rates(self) -> float:
+        plt = self.plt
+        now = self.snapshot.at if self.snapshot else 0.0
+        series = self.shown_series()
+        colours = series_colours([one.status for one in series])
+        top = 0.0
+        for one in series:
+            if not one.points:
+                continue
+            ys = [rate for _, rate in one.points]
+            top = max(top, *ys)
+            plt.plot(
+                [at - now for at, _ in one.points], ys, color=colours[one.status], marker="braille"
+            )
+        top = max(1.0, top * 1.15)
+        plt.ylim(0, top)
+        return top
+
+    def _draw_ratio(self, snapshot: MetricsSnapshot) -> float:
+        # A log scale keeps a 1 % threshold and a 60 % injection both readable in 7 rows.
+        # Drawn as log10 on a linear axis (plotext's own log axis mislabels ticks); 0 %
+        # has no logarithm and sits on the floor, labelled "0".
+        plt = self.plt
+        every, app = snapshot.ratio_points()
+        ticks = [RATIO_FLOOR, *RATIO_TICKS]
+        plt.yticks([_log(t) for t in ticks], ["0", *(f"{t:g}%" for t in RATIO_TICKS)])
+        plt.ylim(_log(RATIO_FLOOR), _log(100.0))
+        plt.hline(_log(self.thresholds.ratio_warning * 100), WARNING)
+        plt.hline(_log(self.thresholds.ratio_critical * 100), CRITICAL)
+        # Application errors are what would page someone; test errors are the gap above them.
+        for points, colour in ((app if snapshot.split else (), APP_RATIO), (every, CRITICAL)):
+            if points:
+                xs = [at - snapshot.at for at, _ in points]
+                ys = [_log(100 * ratio) for _, ratio in points]
+                plt.plot(xs, ys, color=colour, marker="braille")
+        return _log(100.0)
+
+    def _draw_spans(self, now: float, top: float) -> None:
+        plt = self.plt
+        low = now - self.span
+        for span in visible(self.spans, low, now):
+            clipped = span.clipped(low, now)
+            assert clipped is not None
+            start, end = clipped
+            colour = SPAN_COLOURS.get(span.kind, SPAN_COLOURS["mark"])
+            plt.vline(start - now, colour)
+            if span.end is not None and end > start:
+                plt.vline(end - now, colour)
+            plt.text(span.label, start - now, top * 0.95, color=colour)
