@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 
+import httpx
+
 from errwatch.config import Config, InjectionConfig, LogConfig, PrometheusConfig, TargetConfig
 from errwatch.core.rates import SourceState
 from errwatch.demo.prometheus import PrometheusServer
-from errwatch.demo.stack import DemoApi
+from errwatch.demo.stack import BackgroundTraffic, DemoApi
 from errwatch.sources import build_sources
 from errwatch.ui.app import ErrwatchApp
 from errwatch.ui.header import StatusBar
@@ -18,12 +20,12 @@ from tests.conftest import api_counter
 from tests.ui.helpers import wait_for
 
 
-def make_app(api: DemoApi, prometheus_url: str) -> ErrwatchApp:
+def make_app(api: DemoApi, prometheus_url: str, *, guard_ratio: float = 0.05) -> ErrwatchApp:
     config = Config(
         target=TargetConfig(url=api.url),
         prometheus=PrometheusConfig(url=prometheus_url, refresh=0.5, timeout=1.0),
         logs=(LogConfig(path=str(api.log_file)),),
-        injection=InjectionConfig(rate=20, duration=120),
+        injection=InjectionConfig(rate=20, duration=120, guard_ratio=guard_ratio),
     )
     sources = build_sources(config)
     return ErrwatchApp(
@@ -103,3 +105,46 @@ async def test_a_dead_prometheus_is_a_state_not_a_crash(demo_api: DemoApi) -> No
         await pilot.press("f")
         await wait_for(pilot, lambda: app.query_one(InjectionPanel).injector.running, 2, "inject")
         await pilot.press("f")
+
+
+async def test_the_guard_aborts_injection_on_real_application_errors(
+    demo_api: DemoApi, prometheus: PrometheusServer
+) -> None:
+    traffic = BackgroundTraffic(demo_api.url, rate=20)
+    traffic.start()
+    app = make_app(demo_api, prometheus.url, guard_ratio=0.05)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            chart = app.query_one(RateChart)
+            await wait_for(
+                pilot,
+                lambda: chart.snapshot is not None and chart.snapshot.state is SourceState.UP,
+                20,
+                "Prometheus to scrape the API",
+            )
+            panel = app.query_one(InjectionPanel)
+            await pilot.press("f")
+            await wait_for(pilot, lambda: panel.injector.running, 2, "injection to start")
+            # Injected errors alone never trip the guard: it watches the other routes.
+            await wait_for(
+                pilot,
+                lambda: (
+                    chart.snapshot is not None
+                    and chart.snapshot.test_error_rate() > 5
+                    and panel.errors is not None
+                ),
+                15,
+                "injected 5xx in the metrics",
+            )
+            assert panel.injector.running
+            switched = httpx.post(
+                f"{demo_api.url}/_test/failures",
+                json={"route": "/api/users/<int:user_id>", "ratio": 1.0},
+            )
+            assert switched.status_code == 200
+            await wait_for(pilot, lambda: not panel.injector.running, 20, "the guard")
+            stats = panel.injector.stats()
+            assert stats.stopped_by == "guard"
+            assert "application 5xx ratio" in stats.detail
+    finally:
+        traffic.stop()
