@@ -46,6 +46,8 @@ class Observation:
     new_groups: tuple[tuple[str, bool], ...] = ()
     """(description, injected) of traceback groups first seen since the last observation."""
     injecting: bool = False
+    """Injected traffic may be in the values (injection running, or stopped so recently
+    that its requests are still in the rate window)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,19 +97,29 @@ def _status_rate(rates: Mapping[str, float] | None, status: str) -> float | None
 
 
 def values(rule: AlertRule, obs: Observation) -> tuple[float | None, float | None]:
-    """The rule's value on all traffic and on application traffic only."""
+    """The rule's value on all traffic and on application traffic only.
+
+    An application value the observation does not know (None) is the whole value when no
+    injection is under way (all traffic is the application's), and unknown otherwise.
+    """
     if rule.value == "error_ratio":
-        return obs.error_ratio, obs.app_error_ratio if obs.injecting else obs.error_ratio
+        return obs.error_ratio, _app(obs, obs.app_error_ratio, obs.error_ratio)
     if rule.value == "app_error_ratio":
-        return obs.app_error_ratio, obs.app_error_ratio
+        app = _app(obs, obs.app_error_ratio, obs.error_ratio)
+        return app, app
     if rule.value == "status_rate":
         everything = _status_rate(obs.rates, rule.status)
-        app = _status_rate(obs.app_rates, rule.status) if obs.injecting else everything
-        return everything, app
+        return everything, _app(obs, _status_rate(obs.app_rates, rule.status), everything)
     if rule.value == "traceback_rate":
-        return obs.traceback_rate, obs.app_traceback_rate
+        return obs.traceback_rate, _app(obs, obs.app_traceback_rate, obs.traceback_rate)
     new = len(obs.new_groups)
     return float(new), float(sum(1 for _, injected in obs.new_groups if not injected))
+
+
+def _app(obs: Observation, app: float | None, everything: float | None) -> float | None:
+    if app is not None or obs.injecting:
+        return app
+    return everything
 
 
 class AlertEngine:

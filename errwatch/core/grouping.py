@@ -142,6 +142,17 @@ def _bump_minutes(minutes: tuple[int, ...], last: float, at: float) -> tuple[int
     return grown[-SPARK_MINUTES:]
 
 
+def injected(event: TracebackEvent, injection_route: str | None) -> bool:
+    """Whether fault injection caused a traceback: its record names the injection route,
+    or carries errwatch's X-Errwatch-Injection header."""
+    record = event.record
+    if record is None:
+        return False
+    if record.injection:
+        return True
+    return injection_route is not None and record.route == injection_route
+
+
 class GroupStore:
     """Groups events by fingerprint; hands out immutable :class:`ErrorGroup` values."""
 
@@ -152,12 +163,7 @@ class GroupStore:
 
     def is_injected(self, event: TracebackEvent) -> bool:
         """Whether fault injection caused it: its route or the injection header says so."""
-        record = event.record
-        if record is None:
-            return False
-        if record.injection:
-            return True
-        return self.injection_route is not None and record.route == self.injection_route
+        return injected(event, self.injection_route)
 
     def add(self, event: TracebackEvent) -> tuple[ErrorGroup, bool]:
         """Count one event; return its group and whether the group is new."""
