@@ -250,6 +250,15 @@ class AlertConfig:
     """Optional argv run when it fires or resolves, with the alert as JSON on stdin."""
 
 
+DEFAULT_ALERTS = (
+    AlertConfig("5xx ratio above 5%", "error_ratio", threshold=0.05, hold=3.0),
+    AlertConfig("application 5xx ratio above 1%", "app_error_ratio", threshold=0.01, hold=10.0),
+    AlertConfig("new traceback group", "new_group", hold=60.0),
+)
+"""The rules of the shipped config.toml; a config without [[alerts]] gets them too
+(``alerts = []`` turns them all off)."""
+
+
 def _state_dir() -> str:
     base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
     return os.path.join(base, "errwatch", "sessions")
@@ -267,6 +276,8 @@ class RecordingConfig:
     """Recordings older than this are deleted at start; default "7d"."""
     max_size: ByteSize = _checked(500_000_000, _positive)
     """The oldest recordings are deleted beyond this total size; default "500MB"."""
+    report_lang: Literal["fr", "en"] = "fr"
+    """Language of the post-mortem the dashboard's `r` writes; default "fr" (the seed's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +302,7 @@ class Config:
     injection: InjectionConfig = field(default_factory=InjectionConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     panels: tuple[PanelConfig, ...] = ()
-    alerts: tuple[AlertConfig, ...] = ()
+    alerts: tuple[AlertConfig, ...] = DEFAULT_ALERTS
     recording: RecordingConfig = field(default_factory=RecordingConfig)
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
+from errwatch import __version__
 from errwatch.config import Config
+from errwatch.core.incident import Incident
 from errwatch.core.injector import Injector
 from errwatch.core.logwatch import TracebackMonitor
 from errwatch.core.metrics import (
@@ -13,6 +18,7 @@ from errwatch.core.metrics import (
     PrometheusSource,
     ScrapeSource,
 )
+from errwatch.errors import UsageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +28,7 @@ class Sources:
     metrics: MetricsSource
     tracebacks: TracebackMonitor | None
     injector: Injector
+    incident: Incident
 
 
 def build_metrics(
@@ -41,6 +48,51 @@ def build_metrics(
     return BridgedSource(prometheus, scrape()) if bridge_warmup else prometheus
 
 
+def build_incident(config: Config, *, mode: str, now: float | None = None) -> Incident:
+    """The run's incident: alert rules and, unless [recording] is off, a started recording."""
+    from errwatch.core.promql import rate_query
+    from errwatch.core.recording import Recorder, apply_retention, session_path
+
+    injection = config.injection
+    recorder = None
+    if config.recording.enabled:
+        started = time.time() if now is None else now
+        directory = Path(config.recording.dir)
+        meta = {
+            "started": repr(started),
+            "target": config.target.url,
+            "injection_route": injection.route,
+            "query": rate_query(config.prometheus, injection.route),
+            "metric": config.prometheus.metric,
+            "status_label": config.prometheus.status_label,
+            "mode": mode,
+            "errwatch": __version__,
+        }
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            apply_retention(
+                directory,
+                max_age=config.recording.keep,
+                max_bytes=config.recording.max_size,
+                now=started,
+            )
+            recorder = Recorder(session_path(directory, started), meta)
+            recorder.start()
+        except (OSError, sqlite3.Error) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise UsageError(
+                f"cannot record into {directory}: {reason} "
+                "(set [recording] dir, or enabled = false)"
+            ) from None
+    return Incident(
+        config.alerts,
+        injection_route=injection.route,
+        method=injection.method,
+        recorder=recorder,
+        rate_window=config.prometheus.rate_window,
+    )
+
+
 def build_sources(
     config: Config, *, direct_scrape: bool = False, bridge_warmup: bool = False
 ) -> Sources:
@@ -58,4 +110,5 @@ def build_sources(
         else None
     )
     injector = Injector(config.injection, config.target.url)
-    return Sources(metrics=metrics, tracebacks=monitor, injector=injector)
+    incident = build_incident(config, mode=metrics.mode)
+    return Sources(metrics=metrics, tracebacks=monitor, injector=injector, incident=incident)

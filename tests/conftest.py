@@ -20,6 +20,16 @@ if TYPE_CHECKING:
 IN_CI = os.environ.get("CI") == "true"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Recordings of the dashboards tests open go to a temporary place, not the user's;
+    times on screen are UTC, so pictures do not depend on the machine's zone."""
+    import tempfile
+
+    os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="errwatch-test-state-")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+
+
 def require_binary(name: str, found: str | None) -> str:
     """The binary, or a skip outside CI; in CI a missing binary fails, never skips silently."""
     if found:

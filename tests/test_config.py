@@ -48,6 +48,11 @@ def test_the_shipped_alerts_and_recording(tmp_path: Path) -> None:
     assert config.recording.dir.endswith("errwatch/sessions")
 
 
+def test_the_built_in_alerts_are_the_shipped_ones(tmp_path: Path) -> None:
+    assert Config().alerts == load_config(REPO / "config.toml").alerts
+    assert load_config(write(tmp_path, "alerts = []\n")).alerts == ()
+
+
 def test_durations_are_parsed_once_into_seconds(tmp_path: Path) -> None:
     path = write(tmp_path, '[prometheus]\nrefresh = "500ms"\nrange = "1h30m"\n')
     config = load_config(path)

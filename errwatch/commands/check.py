@@ -7,8 +7,7 @@ import json
 import sys
 from dataclasses import replace
 
-from errwatch.commands.common import find_config
-from errwatch.core.units import parse_duration
+from errwatch.commands.common import duration_option, find_config
 from errwatch.errors import UsageError
 
 
@@ -58,10 +57,7 @@ def _threshold(text: str | None, default: float) -> float:
 def run_check(args: argparse.Namespace) -> int:
     """Watch, summarise, and return the verdict as the exit code."""
     config = find_config(args)
-    try:
-        duration = parse_duration(args.duration)
-    except ValueError as error:
-        raise UsageError(f"--duration: {error}") from None
+    duration = duration_option(args.duration, "--duration")
     threshold = _threshold(args.max_error_ratio, config.dashboard.ratio_critical)
     from errwatch.core.check import UNUSABLE, CheckRun, watch
     from errwatch.core.logwatch import TracebackMonitor

@@ -61,3 +61,16 @@ def require_demo_extra() -> None:
         import prometheus_client  # noqa: F401
     except ImportError:
         raise UsageError("the demo needs the demo extra: pip install 'errwatch[demo]'") from None
+
+
+def duration_option(text: str, option: str) -> float:
+    """Seconds in a command-line duration ("30s"); one clear line when it is not one."""
+    from errwatch.core.units import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError as error:
+        raise UsageError(f"{option}: {error}") from None
+    if seconds <= 0:
+        raise UsageError(f'{option}: must be longer than 0, got "{text}"')
+    return seconds

@@ -3,8 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import os
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from errwatch.commands.common import find_config
+from errwatch.commands.common import duration_option, find_config
+from errwatch.errors import UsageError
+
+if TYPE_CHECKING:
+    from errwatch.config import Config
+
+
+def display_options(parser: argparse.ArgumentParser) -> None:
+    """--refresh and --theme, for every command that opens the dashboard."""
+    parser.add_argument(
+        "--refresh",
+        metavar="D",
+        help='redraw and poll no more often than this, e.g. "5s" for a slow SSH link '
+        "(default: prometheus.refresh)",
+    )
+    parser.add_argument("--theme", metavar="NAME", help="a Textual theme, e.g. nord, gruvbox")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,20 +32,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="read the target's /metrics instead of querying Prometheus",
     )
+    display_options(parser)
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Open the dashboard."""
-    config = find_config(args)
+def open_dashboard(
+    config: Config,
+    args: argparse.Namespace,
+    *,
+    direct_scrape: bool = False,
+    bridge_warmup: bool = False,
+    notice: str = "",
+) -> None:
+    """Build the sources, run the dashboard until it quits, close the recording."""
+    config = with_refresh(config, getattr(args, "refresh", None))
+    # Textual reads its frame cap at import: a slow link gets fewer frames too.
+    os.environ.setdefault("TEXTUAL_FPS", str(max(1, min(60, round(4 / config.prometheus.refresh)))))
     from errwatch.sources import build_sources
     from errwatch.ui.app import ErrwatchApp
 
-    sources = build_sources(config, direct_scrape=args.direct_scrape)
-    ErrwatchApp(
+    sources = build_sources(config, direct_scrape=direct_scrape, bridge_warmup=bridge_warmup)
+    app = ErrwatchApp(
         config,
         metrics=sources.metrics,
         tracebacks=sources.tracebacks,
         injector=sources.injector,
-    ).run()
+        incident=sources.incident,
+        notice=notice,
+    )
+    theme = getattr(args, "theme", None)
+    if theme is not None:
+        if theme not in app.available_themes:
+            known = ", ".join(sorted(app.available_themes))
+            raise UsageError(f"--theme: unknown theme {theme!r} (known: {known})")
+        app.theme = theme
+    try:
+        app.run()
+    finally:
+        sources.incident.close()
+
+
+def with_refresh(config: Config, refresh: str | None) -> Config:
+    """The config with --refresh applied (never faster than the config asks)."""
+    if refresh is None:
+        return config
+    seconds = duration_option(refresh, "--refresh")
+    prometheus = replace(config.prometheus, refresh=max(seconds, config.prometheus.refresh))
+    return replace(config, prometheus=prometheus)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Open the dashboard."""
+    open_dashboard(find_config(args), args, direct_scrape=args.direct_scrape)
     return 0

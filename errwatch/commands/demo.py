@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from errwatch.commands.common import find_config, require_demo_extra
+from errwatch.commands.dashboard import display_options, open_dashboard
 
 
 def register(
@@ -21,6 +22,7 @@ def register(
     demo.add_argument(
         "--no-prometheus", action="store_true", help="read /metrics directly, even with Prometheus"
     )
+    display_options(demo)
     demo.set_defaults(run=run_demo)
 
     app = commands.add_parser("demo-app", help="run the demo API alone")
@@ -38,8 +40,6 @@ def run_demo(args: argparse.Namespace) -> int:
     require_demo_extra()
     config = find_config(args)
     from errwatch.demo.stack import DemoStack, demo_config
-    from errwatch.sources import build_sources
-    from errwatch.ui.app import ErrwatchApp
 
     print("errwatch demo: starting the demo API and Prometheus...", file=sys.stderr, flush=True)
     with (
@@ -48,16 +48,14 @@ def run_demo(args: argparse.Namespace) -> int:
             Path(workdir), api_port=args.port, use_prometheus=not args.no_prometheus
         ) as stack,
     ):
-        config = demo_config(config, stack)
         direct = stack.prometheus is None
-        sources = build_sources(config, direct_scrape=direct, bridge_warmup=not direct)
-        ErrwatchApp(
-            config,
-            metrics=sources.metrics,
-            tracebacks=sources.tracebacks,
-            injector=sources.injector,
+        open_dashboard(
+            demo_config(config, stack),
+            args,
+            direct_scrape=direct,
+            bridge_warmup=not direct,
             notice=stack.notice(),
-        ).run()
+        )
     return 0
 
 

@@ -18,12 +18,12 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from errwatch.commands.common import find_config
+from errwatch.commands.common import duration_option, find_config
 from errwatch.config import Config, InjectionConfig
 from errwatch.core.guard import ErrorSplit
 from errwatch.core.injector import InjectionStats, Injector, check_target
 from errwatch.core.probe import ErrorSplitProbe, run_guarded
-from errwatch.core.units import format_duration, parse_duration
+from errwatch.core.units import format_duration
 from errwatch.errors import UsageError
 
 PROGRESS_INTERVAL = 0.2
@@ -51,12 +51,7 @@ def plan(
             )
         cfg = replace(cfg, rate=min(asked, cfg.max_rate))
     if duration is not None:
-        try:
-            seconds = parse_duration(duration)
-        except ValueError as error:
-            raise UsageError(f"--duration: {error}") from None
-        if seconds <= 0:
-            raise UsageError(f'--duration: must be longer than 0, got "{duration}"')
+        seconds = duration_option(duration, "--duration")
         if seconds > cfg.max_duration:
             notes.append(
                 f"--duration {format_duration(seconds)} is above injection.max_duration: "

@@ -95,7 +95,7 @@ class Incident:
         # Injected requests stay in rate() this long after the injection stops.
         self.linger = rate_window + 5.0
         self._clock = clock
-        self._source: SourceState | None = None
+        self._source: tuple[str, SourceState] | None = None
         self._metrics: MetricsSnapshot | None = None
         self._files: dict[str, FollowState] = {}
         self._tracebacks: deque[tuple[float, bool]] = deque()
@@ -111,7 +111,8 @@ class Incident:
         """A metrics poll: its state change, its rates (recorded), then the alerts."""
         events = []
         state = snapshot.state
-        if state is not self._source and not (
+        source = (snapshot.mode, state)  # a hand-over (direct scrape -> Prometheus) is news too
+        if source != self._source and not (
             self._source is None and state is SourceState.CONNECTING
         ):
             name = "Prometheus" if snapshot.mode == "prometheus" else snapshot.mode
@@ -119,7 +120,7 @@ class Incident:
             events.append(
                 tl.source_changed(snapshot.at, source=name, state=str(state), detail=detail)
             )
-        self._source = state
+        self._source = source
         if state.healthy and snapshot.data_at is not None:
             # Failed polls keep the last good values: an unreachable Prometheus is not
             # a recovery, so it neither fires nor resolves an alert.

@@ -115,6 +115,14 @@ class Recorder:
         with self._lock:
             self._groups[group.fingerprint] = group
 
+    def sync(self, timeout: float = 5.0) -> bool:
+        """Block until everything added so far is committed; False if that took too long."""
+        if not self._thread.is_alive():
+            return False
+        done = threading.Event()
+        self._queue.put(("sync", (done,)))
+        return done.wait(timeout)
+
     def close(self) -> None:
         """Write what is pending and close the file."""
         if self._thread.is_alive():
@@ -142,6 +150,11 @@ class Recorder:
                     kind, row = "", ()
                 if (kind, row) == _STOP:
                     break
+                if kind == "sync":
+                    self._flush(connection)
+                    last_flush = time.monotonic()
+                    row[0].set()
+                    continue
                 if kind:
                     _insert(connection, kind, row)
                 if time.monotonic() - last_flush >= self.flush_interval:

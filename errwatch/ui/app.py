@@ -1,42 +1,75 @@
-"""The dashboard app: composes the panels, routes their messages, owns the key bindings."""
+"""The dashboard app: composes the panels, routes their messages, owns the key bindings.
+
+Layout: wide terminals (``-wide``) show every panel at once; smaller ones show one page
+at a time behind tabs (1 rates, 2 tracebacks, 3 timeline), with the alert banner and the
+injection panel always in view.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import signal
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import ClassVar
 
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
-from textual.widgets import Footer
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, Tab, Tabs
 
 from errwatch.config import Config
 from errwatch.core.guard import split_of
+from errwatch.core.incident import Incident
 from errwatch.core.injector import Injector
 from errwatch.core.logwatch import TracebackMonitor
 from errwatch.core.metrics import MetricsSource
 from errwatch.ui.header import StatusBar
 from errwatch.ui.injection import InjectionPanel
 from errwatch.ui.rates import RatesPanel
+from errwatch.ui.screens import HelpScreen, MarkScreen
+from errwatch.ui.timeline import AlertBanner, TimelinePanel
 from errwatch.ui.tracebacks import TracebackPanel
+
+WIDE = (110, 32)
+"""Columns and rows from which every panel fits on one screen."""
+PAGES = ("rates", "tracebacks", "timeline")
+CONTEXT_KEYS = (
+    ("enter", "open the selected traceback group (whole traceback, chain, why grouped)"),
+    ("escape", "close a screen; clear the traceback filter"),
+    ("tab / shift+tab", "move the focus between the buttons, tables and tabs"),
+    ("ctrl+p", "command palette: every action, and the themes"),
+)
+
+KEYS: tuple[Binding, ...] = (
+    Binding("q", "quit", "Quit"),
+    Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+    Binding("f", "toggle_injection", "Inject"),
+    Binding("plus", "injection_rate(1)", "Rate+", key_display="+"),
+    Binding("minus", "injection_rate(-1)", "Rate-", key_display="-"),
+    Binding("m", "mark", "Mark"),
+    Binding("r", "report", "Report"),
+    Binding("question_mark", "help", "Help", key_display="?"),
+    Binding("1", "page('rates')", "Rates page", show=False),
+    Binding("2", "page('tracebacks')", "Tracebacks page", show=False),
+    Binding("3", "page('timeline')", "Timeline page", show=False),
+    Binding("o", "order_tracebacks", "Order tracebacks", show=False),
+    Binding("slash", "filter_tracebacks", "Filter tracebacks", show=False, key_display="/"),
+    Binding("c", "cycle_chart", "Chart view", show=False),
+    Binding("s", "screenshot", "Screenshot (SVG)", show=False),
+)
 
 
 class ErrwatchApp(App[None]):
-    """Rates from Prometheus, tracebacks from the logs, and a fault-injection switch."""
+    """Rates from Prometheus, tracebacks from the logs, fault injection, the incident timeline."""
 
     CSS_PATH = "errwatch.tcss"
     TITLE = "errwatch"
-    BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-        Binding("f", "toggle_injection", "Inject on/off"),
-        Binding("plus", "injection_rate(1)", "Rate+", key_display="+"),
-        Binding("minus", "injection_rate(-1)", "Rate-", key_display="-"),
-        Binding("o", "order_tracebacks", "Order"),
-        Binding("slash", "filter_tracebacks", "Filter"),
-        Binding("c", "cycle_chart", "Chart view"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
 
     def __init__(
         self,
@@ -45,14 +78,21 @@ class ErrwatchApp(App[None]):
         metrics: MetricsSource,
         tracebacks: TracebackMonitor | None,
         injector: Injector,
+        incident: Incident | None = None,
         notice: str = "",
+        output_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.config = config
         self.metrics = metrics
         self.tracebacks = tracebacks
         self.injector = injector
+        self.incident = incident or Incident(
+            config.alerts, injection_route=config.injection.route, method=config.injection.method
+        )
         self.notice = notice
+        self.output_dir = output_dir or Path.cwd()
+        self.page = "rates"
 
     def compose(self) -> ComposeResult:
         bar = StatusBar(id="status")
@@ -60,25 +100,77 @@ class ErrwatchApp(App[None]):
         bar.refresh_interval = self.config.prometheus.refresh
         bar.notice = self.notice
         yield bar
-        with Vertical(id="main"):
-            yield RatesPanel(
-                self.metrics,
-                refresh=self.config.prometheus.refresh,
-                span=self.config.prometheus.range,
-                thresholds=self.config.dashboard,
-                panels=self.config.panels,
-                id="rates",
+        yield AlertBanner(id="alerts")
+        yield Tabs(
+            Tab("1 Rates", id="page-rates"),
+            Tab("2 Tracebacks", id="page-tracebacks"),
+            Tab("3 Timeline", id="page-timeline"),
+            id="pages",
+        )
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield RatesPanel(
+                    self.metrics,
+                    refresh=self.config.prometheus.refresh,
+                    span=self.config.prometheus.range,
+                    thresholds=self.config.dashboard,
+                    panels=self.config.panels,
+                    id="rates",
+                )
+                yield TracebackPanel(self.tracebacks, id="tracebacks")
+            yield TimelinePanel(
+                self.incident, report_lang=self.config.recording.report_lang, id="timeline"
             )
-            yield TracebackPanel(self.tracebacks, id="tracebacks")
-            yield InjectionPanel(self.injector, id="injection")
+        yield InjectionPanel(self.injector, id="injection")
         yield Footer()
 
     def on_mount(self) -> None:
+        self._layout(self.size.width, self.size.height)
+        self._show_page("rates")
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             # Not available off the main thread (tests); the terminal case is what matters.
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signum, self._on_signal, signum)
+
+    def on_resize(self, event: Resize) -> None:
+        self._layout(event.size.width, event.size.height)
+
+    def _layout(self, width: int, height: int) -> None:
+        self.set_class(width >= WIDE[0] and height >= WIDE[1], "-wide")
+
+    def _show_page(self, page: str) -> None:
+        self.page = page
+        for name in PAGES:
+            self.set_class(name == page, f"-page-{name}")
+        tabs = self.query_one(Tabs)
+        if tabs.active != f"page-{page}":
+            tabs.active = f"page-{page}"
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        page = (event.tab.id or "").removeprefix("page-")
+        if page in PAGES and page != self.page:
+            self._show_page(page)
+
+    # -- messages up, attributes down --------------------------------------------------
+
+    def on_rates_panel_updated(self, message: RatesPanel.Updated) -> None:
+        snapshot = message.snapshot
+        self.query_one(StatusBar).snapshot = snapshot
+        self.query_one(TimelinePanel).metrics = snapshot
+        split = split_of(snapshot)
+        if split is not None:
+            self.query_one(InjectionPanel).errors = split  # the guard reads it
+
+    def on_traceback_panel_updated(self, message: TracebackPanel.Updated) -> None:
+        self.query_one(TimelinePanel).tracebacks = message.update
+
+    def on_injection_panel_changed(self, message: InjectionPanel.Changed) -> None:
+        self.query_one(TimelinePanel).injection = message.stats
+
+    def on_timeline_panel_changed(self, message: TimelinePanel.Changed) -> None:
+        self.query_one(AlertBanner).statuses = message.statuses
+        self.query_one(RatesPanel).spans = message.spans
 
     def _on_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name
@@ -89,11 +181,11 @@ class ErrwatchApp(App[None]):
         await self.query_one(InjectionPanel).wind_down(reason)
         self.exit()
 
-    def on_rates_panel_updated(self, message: RatesPanel.Updated) -> None:
-        self.query_one(StatusBar).snapshot = message.snapshot
-        split = split_of(message.snapshot)
-        if split is not None:
-            self.query_one(InjectionPanel).errors = split  # the guard reads it
+    # -- actions -----------------------------------------------------------------------
+
+    def action_page(self, page: str) -> None:
+        """Show one page (when the screen is too small for all of them)."""
+        self._show_page(page)
 
     def action_cycle_chart(self) -> None:
         """Chart by status class, by code, or the 5xx ratio against its thresholds."""
@@ -109,12 +201,56 @@ class ErrwatchApp(App[None]):
 
     def action_order_tracebacks(self) -> None:
         """Sort the traceback groups by last seen or by count."""
+        self._bring("tracebacks")
         self.query_one(TracebackPanel).toggle_order()
 
     def action_filter_tracebacks(self) -> None:
         """Type a filter for the traceback groups (Esc clears it)."""
+        self._bring("tracebacks")
         self.query_one(TracebackPanel).open_filter()
+
+    def _bring(self, page: str) -> None:
+        """On a small screen, a key about a panel shows its page."""
+        if not self.has_class("-wide"):
+            self._show_page(page)
+
+    def action_mark(self) -> None:
+        """Add a short note to the timeline."""
+
+        def add(note: str | None) -> None:
+            if note:
+                self.query_one(TimelinePanel).mark(note)
+
+        self.push_screen(MarkScreen(), add)
+
+    def action_report(self) -> None:
+        """Draft the post-mortem of this run (Markdown) in the current directory."""
+        self.query_one(TimelinePanel).write_report(self.output_dir)
+
+    def action_screenshot(self) -> None:  # type: ignore[override]
+        """Save what the screen shows as an SVG in the current directory."""
+        name = f"errwatch-{time.strftime('%Y%m%d-%H%M%S')}.svg"
+        path = self.save_screenshot(filename=name, path=str(self.output_dir))
+        self.notify(path, title="Screenshot saved")
+
+    def action_help(self) -> None:
+        """Every key and what it does."""
+        keys = [(b.key_display or b.key, b.description) for b in KEYS if b.key != "ctrl+c"]
+        self.push_screen(HelpScreen([*keys, *CONTEXT_KEYS]))
 
     async def action_quit(self) -> None:
         """Stop injection first, let its last requests end, then leave."""
         await self._leave("quit")
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The palette: Textual's own commands, then every dashboard action."""
+        yield from super().get_system_commands(screen)
+        for binding in KEYS:
+            if binding.key == "ctrl+c":
+                continue
+            action = binding.action
+            yield SystemCommand(
+                binding.description,
+                f"key {binding.key_display or binding.key}",
+                lambda action=action: self.run_action(action),
+            )

@@ -1,14 +1,24 @@
-"""The timeline panel (newest first) and the alert banner."""
+"""The timeline panel (it owns the incident: timeline, alerts, recording) and the alert banner."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from errwatch.core.alerts import AlertState, AlertStatus
+from errwatch.core.alerts import AlertState, AlertStatus, AlertTransition
+from errwatch.core.incident import Incident, IncidentUpdate, run_alert_command
+from errwatch.core.injector import InjectionStats
+from errwatch.core.logwatch import TracebackUpdate
+from errwatch.core.rates import MetricsSnapshot
+from errwatch.core.spans import Span
 from errwatch.core.timeline import EventKind, TimelineEvent
 
 _STYLE = {
@@ -33,18 +43,120 @@ def event_line(event: TimelineEvent) -> Text:
     return line
 
 
-class TimelineView(Static):
-    """Every notable moment of this run, newest first."""
+class TimelinePanel(Vertical):
+    """Every notable moment of this run, newest first; the incident behind it.
 
-    events: reactive[tuple[TimelineEvent, ...]] = reactive(())
+    The app sets what the other panels saw (``metrics``, ``tracebacks``, ``injection``)
+    and the panel feeds the incident; alert changes and chart spans go back up.
+    """
 
-    def watch_events(self, events: tuple[TimelineEvent, ...]) -> None:
-        if not events:
-            self.update(
-                Text("nothing yet: injections, new errors, alerts and marks show here", "dim")
+    metrics: reactive[MetricsSnapshot | None] = reactive(None, init=False)
+    tracebacks: reactive[TracebackUpdate | None] = reactive(None, init=False)
+    injection: reactive[InjectionStats | None] = reactive(None, init=False)
+
+    class Changed(Message):
+        """Alerts changed state or the chart's spans moved."""
+
+        def __init__(
+            self,
+            statuses: tuple[AlertStatus, ...],
+            transitions: tuple[AlertTransition, ...],
+            spans: tuple[Span, ...],
+        ) -> None:
+            super().__init__()
+            self.statuses = statuses
+            self.transitions = transitions
+            self.spans = spans
+
+    def __init__(self, incident: Incident, *, report_lang: str = "fr", id: str | None = None):
+        super().__init__(id=id)
+        self.incident = incident
+        self.report_lang = report_lang
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="timeline-scroll"):
+            yield Static("", id="timeline-events")
+
+    def on_mount(self) -> None:
+        self.border_title = "Timeline"
+        self._show()
+
+    def watch_metrics(self, snapshot: MetricsSnapshot | None) -> None:
+        if snapshot is not None:
+            self._apply(self.incident.observe_metrics(snapshot))
+
+    def watch_tracebacks(self, update: TracebackUpdate | None) -> None:
+        if update is not None:
+            self._apply(self.incident.observe_tracebacks(update))
+
+    def watch_injection(self, stats: InjectionStats | None) -> None:
+        if stats is not None:
+            self._apply(self.incident.observe_injection(stats))
+
+    def mark(self, note: str) -> None:
+        """Add a person's note to the timeline."""
+        self._apply(self.incident.mark(note))
+
+    def _apply(self, update: IncidentUpdate) -> None:
+        if update.events:
+            self._show()
+        for change in update.transitions:
+            self._announce(change)
+        if update.events or update.transitions:
+            self.post_message(
+                self.Changed(update.statuses, update.transitions, self.incident.spans())
+            )
+
+    def _show(self) -> None:
+        events = self.incident.timeline.newest_first()
+        text = (
+            Text("\n").join(event_line(event) for event in events)
+            if events
+            else Text("nothing yet: injections, new errors, alerts and marks show here", "dim")
+        )
+        self.query_one("#timeline-events", Static).update(text)
+
+    def _announce(self, change: AlertTransition) -> None:
+        kind = "Test alert" if change.test else "Alert"
+        if change.state == "firing":
+            self.notify(change.rule.name, title=f"{kind} firing", severity="error", timeout=6)
+            if change.rule.bell:
+                self.app.bell()
+        if change.rule.command:
+            self.run_command(change)
+
+    @work(thread=True, exit_on_error=False, group="alert-commands")
+    def run_command(self, change: AlertTransition) -> None:
+        """The rule's command, off the UI thread; a failure becomes a notification."""
+        problem = run_alert_command(change)
+        if problem:
+            self.app.call_from_thread(self.notify, problem, severity="warning", timeout=8)
+
+    @work(thread=True, exit_on_error=False, group="report", exclusive=True)
+    def write_report(self, directory: Path) -> None:
+        """Draft the post-mortem of this run into ``directory`` and say where."""
+        from errwatch.core.recording import load_session
+        from errwatch.core.report import render
+
+        recorder = self.incident.recorder
+        if recorder is None:
+            self.app.call_from_thread(
+                self.notify,
+                "recording is off ([recording] enabled = false): no report",
+                severity="warning",
             )
             return
-        self.update(Text("\n").join(event_line(event) for event in events))
+        recorder.sync()
+        text = render(load_session(recorder.path), lang=self.report_lang)
+        path = directory / f"postmortem-{time.strftime('%Y%m%d-%H%M%S')}.md"
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as error:
+            self.app.call_from_thread(
+                self.notify, f"cannot write {path}: {error.strerror}", severity="error"
+            )
+            return
+        self.app.call_from_thread(self.notify, str(path), title="Post-mortem written", timeout=10)
 
 
 class AlertBanner(Static):

@@ -88,6 +88,7 @@ async def test_spans_set_on_the_panel_reach_the_chart() -> None:
     app = make_app(RecordedSource([scenes.STATES["up"]]))
     async with app.run_test(size=(80, 24)) as pilot:
         panel = await first_poll(pilot, app)
+        await pilot.pause()  # the app has routed the first poll (and set the spans it knows)
         panel.spans = scenes.SPANS
         await pilot.pause()
         assert app.query_one(RateChart).spans == scenes.SPANS

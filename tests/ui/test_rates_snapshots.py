@@ -47,6 +47,7 @@ def shown(
         panel = app.query_one(RatesPanel)
         while panel.snapshot is None:
             await pilot.pause(0.02)
+        await pilot.pause()  # the app has routed the poll (and set the spans it knows)
         if then is not None:
             then(app, panel)
         await pilot.pause()
