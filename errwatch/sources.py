@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,9 @@ def build_metrics(
     return BridgedSource(prometheus, scrape()) if bridge_warmup else prometheus
 
 
-def build_incident(config: Config, *, mode: str, now: float | None = None) -> Incident:
+def build_incident(
+    config: Config, *, mode: str, clock: Callable[[], float] = time.time
+) -> Incident:
     """The run's incident: alert rules and, unless [recording] is off, a started recording."""
     from errwatch.core.promql import rate_query
     from errwatch.core.recording import Recorder, apply_retention, session_path
@@ -56,7 +59,7 @@ def build_incident(config: Config, *, mode: str, now: float | None = None) -> In
     injection = config.injection
     recorder = None
     if config.recording.enabled:
-        started = time.time() if now is None else now
+        started = clock()
         directory = Path(config.recording.dir)
         meta = {
             "started": repr(started),
@@ -90,6 +93,7 @@ def build_incident(config: Config, *, mode: str, now: float | None = None) -> In
         method=injection.method,
         recorder=recorder,
         rate_window=config.prometheus.rate_window,
+        clock=clock,
     )
 
 

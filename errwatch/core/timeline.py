@@ -54,11 +54,34 @@ class Timeline:
         self._events.extend(events)
 
     def newest_first(self) -> tuple[TimelineEvent, ...]:
-        """Every event, newest first."""
-        return tuple(reversed(self._events))
+        """Every event, newest first by its own time (a backfilled log's events are old);
+        events of the same instant in causal order (a state, then what it caused)."""
+        return tuple(sorted(self._events, key=_order, reverse=True))
 
     def __len__(self) -> int:
         return len(self._events)
+
+
+_CAUSAL = {
+    kind: rank
+    for rank, kind in enumerate(
+        (
+            EventKind.SOURCE,
+            EventKind.LOG,
+            EventKind.INJECTION_STARTED,
+            EventKind.NEW_GROUP,
+            EventKind.ALERT_FIRING,
+            EventKind.ALERT_RESOLVED,
+            EventKind.INJECTION_STOPPED,
+            EventKind.INJECTION_ABORTED,
+            EventKind.MARK,
+        )
+    )
+}
+
+
+def _order(event: TimelineEvent) -> tuple[float, int, str]:
+    return event.at, _CAUSAL[event.kind], event.text
 
 
 def event(

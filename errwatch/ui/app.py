@@ -18,6 +18,7 @@ from typing import ClassVar
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
@@ -154,23 +155,30 @@ class ErrwatchApp(App[None]):
 
     # -- messages up, attributes down --------------------------------------------------
 
+    # A message may arrive while the app closes and its panels are already gone:
+    # routing then has nowhere to go, which is fine (NoMatches is suppressed).
+
     def on_rates_panel_updated(self, message: RatesPanel.Updated) -> None:
         snapshot = message.snapshot
-        self.query_one(StatusBar).snapshot = snapshot
-        self.query_one(TimelinePanel).metrics = snapshot
-        split = split_of(snapshot)
-        if split is not None:
-            self.query_one(InjectionPanel).errors = split  # the guard reads it
+        with contextlib.suppress(NoMatches):
+            self.query_one(StatusBar).snapshot = snapshot
+            self.query_one(TimelinePanel).metrics = snapshot
+            split = split_of(snapshot)
+            if split is not None:
+                self.query_one(InjectionPanel).errors = split  # the guard reads it
 
     def on_traceback_panel_updated(self, message: TracebackPanel.Updated) -> None:
-        self.query_one(TimelinePanel).tracebacks = message.update
+        with contextlib.suppress(NoMatches):
+            self.query_one(TimelinePanel).tracebacks = message.update
 
     def on_injection_panel_changed(self, message: InjectionPanel.Changed) -> None:
-        self.query_one(TimelinePanel).injection = message.stats
+        with contextlib.suppress(NoMatches):
+            self.query_one(TimelinePanel).injection = message.stats
 
     def on_timeline_panel_changed(self, message: TimelinePanel.Changed) -> None:
-        self.query_one(AlertBanner).statuses = message.statuses
-        self.query_one(RatesPanel).spans = message.spans
+        with contextlib.suppress(NoMatches):
+            self.query_one(AlertBanner).statuses = message.statuses
+            self.query_one(RatesPanel).spans = message.spans
 
     def _on_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name

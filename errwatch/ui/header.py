@@ -46,4 +46,6 @@ class StatusBar(Widget):
             and snapshot.series
         ):
             line.append(f" ({format_duration(round(snapshot.age))} old)", "yellow")
+        if not self.notice:
+            return line
         return Text.assemble(line, "\n", (self.notice, "dim"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -44,11 +44,11 @@ class HelpScreen(ModalScreen[None]):
         self.keys = keys
 
     def compose(self) -> ComposeResult:
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold", no_wrap=True)
-        table.add_column()
+        width = max(len(key) for key, _ in self.keys) + 2
+        table = Text()
         for key, what in self.keys:
-            table.add_row(key, what)
+            table.append(f"{key:<{width}}", "bold")
+            table.append(f"{what}\n")
         with Vertical(id="help-dialog"):
             yield Static(
                 "Keys (everything is also in the command palette, ctrl+p)", id="help-title"

@@ -168,10 +168,10 @@ class AlertBanner(Static):
         firing = [s for s in statuses if s.state is AlertState.FIRING]
         self.display = bool(firing)
         self.set_class(bool(firing) and all(s.test for s in firing), "-test")
-        text = Text()
+        lines = []
         for status in firing:
-            if text:
-                text.append("\n")
+            text = Text()  # one line per alert whatever the width: the CSS does not wrap
+            lines.append(text)
             text.append(" TEST ALERT " if status.test else " ALERT ", "reverse bold")
             text.append(f" {status.rule.name}")
             if status.value is not None:
@@ -180,4 +180,4 @@ class AlertBanner(Static):
                 text.append(time.strftime(" since %H:%M:%S", time.localtime(status.since)), "dim")
             if status.detail:
                 text.append(f" · {status.detail}", "dim")
-        self.update(text)
+        self.update(Text("\n").join(lines))
