@@ -161,7 +161,7 @@ def analyse(session: RecordedSession) -> Facts:
         injections=injections,
         first_error=first_error,
         detected=detection.at if detection else None,
-        detected_by=detection.text if detection else "",
+        detected_by=str(detection.data.get("name", detection.text)) if detection else "",
         recovered=recovered,
         last_injection_stop=last_stop,
         errors=errors,
@@ -310,6 +310,30 @@ _PHRASES = {
 }
 
 
+_STATES = {
+    "fr": {
+        "connecting": "connexion",
+        "up": "disponible",
+        "unreachable": "injoignable",
+        "timeout": "délai dépassé",
+        "starting": "en démarrage",
+        "bad query": "requête invalide",
+        "query error": "erreur de requête",
+        "stale": "données anciennes",
+        "target down": "cible arrêtée",
+        "no data": "pas de données",
+        "unauthorized": "accès refusé",
+        "following": "suivi de nouveau",
+        "rotated": "rotation",
+        "truncated": "tronqué",
+        "missing": "absent",
+        "unreadable": "illisible",
+        "waiting": "en attente",
+    }
+}
+"""States as errwatch says them (English), in the report's language."""
+
+
 class _Phrases:
     """Formats one language's templates: ``say("d_first", at=...)``."""
 
@@ -321,8 +345,15 @@ class _Phrases:
         return self.table[key].format(**values)
 
     def seconds(self, value: float) -> str:
-        text = f"{value:.0f} s" if value < 120 else f"{value / 60:.1f} min"
+        if value < 10:
+            text = f"{value:.1f} s"
+        else:
+            text = f"{value:.0f} s" if value < 120 else f"{value / 60:.1f} min"
         return text.replace(".", ",") if self.lang == "fr" else text
+
+    def state(self, state: str) -> str:
+        """A source or log state in this language."""
+        return _STATES.get(self.lang, {}).get(state, state)
 
     def percent(self, value: float | None) -> str:
         if value is None:
@@ -353,8 +384,11 @@ def _where(group: RecordedGroup) -> str:
 
 
 def _event_text(event: TimelineEvent, say: _Phrases) -> str:
+    data = dict(event.data)
+    if "state" in data:
+        data["state"] = say.state(str(data["state"]))
     try:
-        text = say(str(event.kind), **event.data)
+        text = say(str(event.kind), **data)
     except (KeyError, ValueError):  # an event recorded without its data: show it as written
         text = event.text
     text = text.replace("|", "\\|")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -122,12 +123,21 @@ def test_the_french_report_follows_the_seed(tmp_path: Path) -> None:
         "Alerte « 5xx ratio » résolue (test)",
     ]
     assert '`http_requests_total{status="500"}`' in text
-    assert "2 s après la première erreur" in text
+    assert "2,0 s après la première erreur" in text
+    assert "L’incident a été détecté par l’alerte « 5xx ratio »" in text
     assert "ZeroDivisionError (50 occurrences) en /srv/api/app.py:57 (error)" in text
     assert "Retour du taux d’erreurs 5xx à zéro à 14:35:13." in text
     assert "ratio = 1 / 0" in text
     assert "Aucune erreur applicative hors injection" in text
     assert "5xx" in text and "┤" in text  # the rate chart drawn as text
+
+
+def test_states_are_said_in_the_report_language(tmp_path: Path) -> None:
+    session = record(tmp_path)
+    down = timeline.source_changed(T0 + 20, source="Prometheus", state="unreachable", detail="x")
+    session = replace(session, events=(*session.events, down))
+    assert "| 14:35:20 | Prometheus : injoignable |" in render(session)
+    assert "| 14:35:20 | Prometheus: unreachable |" in render(session, lang="en")
 
 
 def test_the_english_report(tmp_path: Path) -> None:
