@@ -45,7 +45,8 @@ def open_dashboard(
     notice: str = "",
 ) -> None:
     """Build the sources, run the dashboard until it quits, close the recording."""
-    config = with_refresh(config, getattr(args, "refresh", None))
+    config = displayed(config, args)
+    theme = getattr(args, "theme", None)
     # Textual reads its frame cap at import: a slow link gets fewer frames too.
     os.environ.setdefault("TEXTUAL_FPS", str(max(1, min(60, round(4 / config.prometheus.refresh)))))
     from errwatch.sources import build_sources
@@ -60,16 +61,32 @@ def open_dashboard(
         incident=sources.incident,
         notice=notice,
     )
-    theme = getattr(args, "theme", None)
     if theme is not None:
-        if theme not in app.available_themes:
-            known = ", ".join(sorted(app.available_themes))
-            raise UsageError(f"--theme: unknown theme {theme!r} (known: {known})")
         app.theme = theme
     try:
         app.run()
     finally:
         sources.incident.close()
+
+
+def displayed(config: Config, args: argparse.Namespace) -> Config:
+    """The config with --refresh applied, once --refresh and --theme are known to be good.
+
+    Called before anything starts (the demo's stack, a recording), so a typo costs nothing.
+    """
+    theme = getattr(args, "theme", None)
+    if theme is not None:
+        check_theme(theme)
+    return with_refresh(config, getattr(args, "refresh", None))
+
+
+def check_theme(theme: str) -> None:
+    """A Textual theme name, or one line listing the known ones."""
+    from textual.theme import BUILTIN_THEMES
+
+    if theme not in BUILTIN_THEMES:
+        known = ", ".join(sorted(BUILTIN_THEMES))
+        raise UsageError(f"--theme: unknown theme {theme!r} (known: {known})")
 
 
 def with_refresh(config: Config, refresh: str | None) -> Config:

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from errwatch.commands.common import find_config, require_demo_extra
-from errwatch.commands.dashboard import display_options, open_dashboard
+from errwatch.commands.dashboard import display_options, displayed, open_dashboard
 
 
 def register(
@@ -38,7 +38,7 @@ def register(
 def run_demo(args: argparse.Namespace) -> int:
     """Start the stack, open the dashboard on it, stop everything on the way out."""
     require_demo_extra()
-    config = find_config(args)
+    config = displayed(find_config(args), args)
     from errwatch.demo.stack import DemoStack, demo_config
 
     print("errwatch demo: starting the demo API and Prometheus...", file=sys.stderr, flush=True)
