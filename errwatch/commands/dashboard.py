@@ -66,6 +66,7 @@ def open_dashboard(
     try:
         app.run()
     finally:
+        app.disarm()
         sources.incident.close()
 
 

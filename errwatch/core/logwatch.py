@@ -30,7 +30,7 @@ SAFETY_INTERVAL = 0.5
 """Files are stat'ed at least this often, whatever the file watcher says."""
 STEP_BUDGET = 8 * 1024 * 1024
 """Bytes read per file and step; a bigger backlog is read over several steps."""
-WATCH_STEP_MS = 5
+WATCH_STEP_MS = 10
 """How often the watcher looks for changes while it waits (milliseconds)."""
 WATCH_DEBOUNCE_MS = 50
 """Longest the watcher groups a stream of changes before it returns (milliseconds)."""

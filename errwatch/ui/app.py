@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -36,6 +38,10 @@ from errwatch.ui.screens import HelpScreen, MarkScreen
 from errwatch.ui.timeline import AlertBanner, TimelinePanel
 from errwatch.ui.tracebacks import TracebackPanel
 
+HANGUP_GRACE = 2.0
+"""Seconds a run whose terminal hung up has to shut down before it is ended."""
+EXIT_GRACE = 10.0
+"""Seconds any other exit has (injection's last answers included) before it is forced."""
 WIDE = (110, 32)
 """Columns and rows from which every panel fits on one screen."""
 PAGES = ("rates", "tracebacks", "timeline")
@@ -94,6 +100,7 @@ class ErrwatchApp(App[None]):
         self.notice = notice
         self.output_dir = output_dir or Path.cwd()
         self.page = "rates"
+        self._watchdog: threading.Timer | None = None
 
     def compose(self) -> ComposeResult:
         bar = StatusBar(id="status")
@@ -186,8 +193,35 @@ class ErrwatchApp(App[None]):
         self.call_next(self._leave, name)
 
     async def _leave(self, reason: str) -> None:
-        await self.query_one(InjectionPanel).wind_down(reason)
+        self._arm_watchdog(reason)
+        with contextlib.suppress(NoMatches):
+            await self.query_one(InjectionPanel).wind_down(reason)
         self.exit()
+
+    def _arm_watchdog(self, reason: str) -> None:
+        """Make sure the process leaves even if shutting the terminal down hangs.
+
+        When the terminal is gone (SIGHUP: an SSH link dropped, a tmux pane killed),
+        Textual's output thread can die on its first failed write and leave its queue
+        full, so restoring the terminal blocks forever. There is no terminal to restore:
+        after a grace period the recording is closed and the process ends.
+        """
+        if self._watchdog is not None or self.is_headless:
+            return  # headless (tests, run_test): nothing to hang on, nothing to force
+        grace = HANGUP_GRACE if reason == "SIGHUP" else EXIT_GRACE
+
+        def leave_now() -> None:
+            self.incident.close()
+            os._exit(0)
+
+        self._watchdog = threading.Timer(grace, leave_now)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    def disarm(self) -> None:
+        """The app has left normally: no need to force anything."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
 
     # -- actions -----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from errwatch.core.recording import load_session
 from tests.ui.tmuxing import leave, processes_mentioning, tmux
 
 RATE = re.compile(r"\b[245](?:0\d|xx)\s+(\d+\.\d\d)/s")  # a code or a class
@@ -72,3 +73,33 @@ def test_ctrl_c_and_sigterm_stop_everything(
     assert "EXITED=0" in screen
     assert "Traceback" not in screen
     assert [p for p in processes_mentioning(str(tmp_path)) if "sleep 60" not in p] == []
+
+
+def test_a_terminal_that_goes_away_ends_errwatch(tmp_path: Path, session: str) -> None:
+    # tmux kill-session is what a dropped SSH link does: SIGHUP, and no terminal left.
+    config = tmp_path / "config.toml"
+    config.write_text(f'[recording]\ndir = "{tmp_path / "sessions"}"\n')
+    errwatch = Path(sys.executable).parent / "errwatch"
+    tmux(
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        "80",
+        "-y",
+        "24",
+        f"cd {tmp_path} && {errwatch} --config {config}",
+    )
+    deadline = time.monotonic() + 15
+    while "q Quit" not in tmux("capture-pane", "-p", "-t", session):
+        assert time.monotonic() < deadline, "the dashboard did not show up"
+        time.sleep(0.1)
+    assert processes_mentioning(str(config))
+    tmux("kill-session", "-t", session)
+    deadline = time.monotonic() + 10
+    while processes_mentioning(str(config)):
+        assert time.monotonic() < deadline, processes_mentioning(str(config))
+        time.sleep(0.1)
+    [recording] = (tmp_path / "sessions").glob("session-*.sqlite")
+    assert load_session(recording).meta["target"] == "http://localhost:5000"
