@@ -130,6 +130,6 @@ async def test_inject_stop_recover_and_the_report_tells_it_in_order(
         f"first injected error -> alert firing: {from_logs:.2f}s from the log (new group), "
         f"{from_metrics:.2f}s from the metrics (5xx ratio, for 3s)"
     )
-    assert facts.detected_by.startswith("alert new traceback group")
+    assert facts.detected_by == "new traceback group"
     assert from_logs < 1.0
     assert 3.0 <= from_metrics <= 10.0

@@ -91,20 +91,52 @@ def series_colours(statuses: list[str]) -> dict[str, Colour]:
     return colours
 
 
+SAME_VALUE = 0.02
+"""A newest value within 2 % of the chart's height draws the same dots: no redraw for it."""
+
+
 class RateChart(PlotextPlot):
     """Requests per second, or the 5xx ratio, over the chart range; no legend: the summary
     beside it uses the same colours, and a legend would hide the data at 80x24."""
 
-    snapshot: reactive[MetricsSnapshot | None] = reactive(None)
-    view: reactive[ChartView] = reactive(ChartView.CLASS)
-    spans: reactive[tuple[Span, ...]] = reactive(())
+    # No repaint of their own: redraw() rebuilds the figure and refreshes once (a second
+    # refresh would render the plot twice per poll, the dashboard's biggest idle cost).
+    snapshot: reactive[MetricsSnapshot | None] = reactive(None, repaint=False)
+    view: reactive[ChartView] = reactive(ChartView.CLASS, repaint=False)
+    spans: reactive[tuple[Span, ...]] = reactive((), repaint=False)
 
     def __init__(self, span: float, thresholds: DashboardConfig, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.span = span
         self.thresholds = thresholds
+        self._drawn_at = 0.0
 
-    def watch_snapshot(self) -> None:
+    def watch_snapshot(self, old: MetricsSnapshot | None, new: MetricsSnapshot | None) -> None:
+        if old is None or new is None or self._looks_different(old, new):
+            self.redraw()
+
+    def _looks_different(self, drawn: MetricsSnapshot, new: MetricsSnapshot) -> bool:
+        """Whether ``new`` would not draw the same picture as the one on screen.
+
+        Building a plotext figure is the dashboard's main idle cost, and at 80 columns a
+        braille dot of a 5 minute chart is ~3 s wide: a 1 s refresh would mostly redraw
+        the same dots. New values, new series, a state change draw at once; otherwise
+        the picture moves when time has moved by a dot.
+        """
+        if (new.state, new.mode, new.split) != (drawn.state, drawn.mode, drawn.split):
+            return True
+        if {s.status for s in new.series} != {s.status for s in drawn.series}:
+            return True
+        before, now = drawn.current(), new.current()
+        top = max([1.0, *before.values(), *now.values()])
+        if any(abs(now.get(k, 0.0) - before.get(k, 0.0)) > top * SAME_VALUE for k in now):
+            return True
+        width = self.size.width or 80  # hidden (another page): its last picture is redone on show
+        dots = max(1, 2 * (width - 8))  # braille: two dots per cell, less the axis
+        return new.at - self._drawn_at >= self.span / dots
+
+    def on_resize(self) -> None:
+        # Shown again (a page switch) or resized: draw what the snapshot says now.
         self.redraw()
 
     def watch_view(self) -> None:
@@ -122,6 +154,8 @@ class RateChart(PlotextPlot):
 
     def redraw(self) -> None:
         """Draw the current view of the snapshot, and the spans over it."""
+        snapshot = self.snapshot
+        self._drawn_at = snapshot.at if snapshot is not None else 0.0
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()

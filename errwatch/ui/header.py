@@ -24,8 +24,19 @@ class StatusBar(Widget):
 
     target: reactive[str] = reactive("")
     refresh_interval: reactive[float] = reactive(2.0)
-    snapshot: reactive[MetricsSnapshot | None] = reactive(None)
+    # Set once per poll; the bar repaints only when what it says changes (watch_snapshot).
+    snapshot: reactive[MetricsSnapshot | None] = reactive(None, repaint=False)
     notice: reactive[str] = reactive("")
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._said: Text | None = None
+
+    def watch_snapshot(self) -> None:
+        said = self.render()
+        if said != self._said:
+            self._said = said
+            self.refresh()
 
     def render(self) -> Text:
         snapshot = self.snapshot

@@ -12,13 +12,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Button, Static
+from textual.widgets import Button
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from errwatch.core.guard import ErrorSplit
 from errwatch.core.injector import InjectionStats, Injector, step_rate
 from errwatch.core.units import format_duration
 from errwatch.errors import ErrwatchError
+from errwatch.ui.readout import Readout
 
 STATS_INTERVAL = 0.25
 ALARMING = ("guard", "error")
@@ -70,8 +71,9 @@ class InjectionPanel(Horizontal):
     others); every new value feeds the injector's guard.
     """
 
-    stats: reactive[InjectionStats] = reactive(InjectionStats, always_update=True)
-    errors: reactive[ErrorSplit | None] = reactive(None)
+    # The watchers redraw the button and the readout; the panel itself has nothing to paint.
+    stats: reactive[InjectionStats] = reactive(InjectionStats, always_update=True, repaint=False)
+    errors: reactive[ErrorSplit | None] = reactive(None, repaint=False)
 
     class Changed(Message):
         """Injection started or stopped."""
@@ -86,7 +88,7 @@ class InjectionPanel(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Button("Start injection", id="inject", variant="error")
-        yield Static("", id="inject-stats")
+        yield Readout("", id="inject-stats")
 
     def on_mount(self) -> None:
         self.border_title = "Fault injection"
@@ -171,6 +173,6 @@ class InjectionPanel(Horizontal):
         self.set_class(stats.running, "-active")
         self.set_class(not stats.running and stats.stopped_by in ALARMING, "-alarm")
         text = describe(stats, self.injector, self.errors, time.time())
-        self.query_one("#inject-stats", Static).update(text)
+        self.query_one("#inject-stats", Readout).show(text)
         if old.running != stats.running:
             self.post_message(self.Changed(stats))

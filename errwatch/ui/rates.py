@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Digits, Static
+from textual.widgets import Digits
 from textual.worker import Worker, WorkerState
 
 from errwatch.config import DashboardConfig, PanelConfig
@@ -26,6 +26,7 @@ from errwatch.core.spans import Span
 from errwatch.core.units import format_duration
 from errwatch.ui.chart import CLASS_COLOURS, ChartView, RateChart, rich_colour, series_colours
 from errwatch.ui.panels import PanelStrip
+from errwatch.ui.readout import Readout
 
 T = TypeVar("T")
 
@@ -106,8 +107,10 @@ class RateSummary(Vertical):
     """The 5xx ratio large and coloured against the thresholds, the application/test
     split, and the current rate per status (the chart's legend too)."""
 
-    snapshot: reactive[MetricsSnapshot | None] = reactive(None)
-    view: reactive[ChartView] = reactive(ChartView.CLASS)
+    # Containers draw nothing themselves: their watchers update their children, so the
+    # assignment itself needs no repaint (it would repaint every child once per poll).
+    snapshot: reactive[MetricsSnapshot | None] = reactive(None, repaint=False)
+    view: reactive[ChartView] = reactive(ChartView.CLASS, repaint=False)
 
     def __init__(self, thresholds: DashboardConfig, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -116,9 +119,9 @@ class RateSummary(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="ratio-row"):
             yield Digits("-", id="ratio-digits")
-            yield Static("5xx\nratio", id="ratio-label")
-        yield Static("", id="ratio-split")
-        yield Static("", id="rate-table")
+            yield Readout("5xx\nratio", id="ratio-label")
+        yield Readout("", id="ratio-split")
+        yield Readout("", id="rate-table")
 
     def watch_snapshot(self) -> None:
         self.redraw()
@@ -140,18 +143,19 @@ class RateSummary(Vertical):
             self.set_class(name == level, name)
         current = snapshot is not None and snapshot.state.healthy
         self.set_class(snapshot is not None and not current, "-old")
-        self.query_one("#ratio-label", Static).update(self._label(snapshot, ratio))
-        self.query_one("#ratio-digits", Digits).update(
-            "-" if ratio is None else f"{ratio * 100:.1f}%"
-        )
-        self.query_one("#ratio-split", Static).update(self._split(snapshot))
-        table = self.query_one("#rate-table", Static)
+        self.query_one("#ratio-label", Readout).show(self._label(snapshot, ratio))
+        digits = self.query_one("#ratio-digits", Digits)
+        shown = "-" if ratio is None else f"{ratio * 100:.1f}%"
+        if digits.value != shown:  # an update repaints even when the value is the same
+            digits.update(shown)
+        self.query_one("#ratio-split", Readout).show(self._split(snapshot))
+        table = self.query_one("#rate-table", Readout)
         rates: dict[str, float] = {}
         if snapshot is not None:
             rates = snapshot.current()
             if self.view is not ChartView.CODE:
                 rates = _sum_by_class(rates)
-        table.update(rate_table(rates, table.size.height))
+        table.show(rate_table(rates, table.size.height))
 
     def _label(self, snapshot: MetricsSnapshot | None, ratio: float | None) -> Text:
         label = Text("5xx\nratio\n", "bold")
@@ -192,9 +196,9 @@ def _sum_by_class(rates: dict[str, float]) -> dict[str, float]:
 class RatesPanel(Vertical):
     """Polls the metrics source in a thread, one poll at a time, with backoff on failure."""
 
-    snapshot: reactive[MetricsSnapshot | None] = reactive(None)
-    view: reactive[ChartView] = reactive(ChartView.CLASS)
-    spans: reactive[tuple[Span, ...]] = reactive(())
+    snapshot: reactive[MetricsSnapshot | None] = reactive(None, repaint=False)
+    view: reactive[ChartView] = reactive(ChartView.CLASS, repaint=False)
+    spans: reactive[tuple[Span, ...]] = reactive((), repaint=False)
     """Marked on the chart: injection windows, alerts (set by the app)."""
 
     class Updated(Message):
@@ -227,15 +231,15 @@ class RatesPanel(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="rate-row"):
             with Vertical(id="rate-main"):
-                yield Static("", id="rate-message")
+                yield Readout("", fixed=False, id="rate-message")
                 yield RateChart(self.span, self.thresholds, id="rate-chart")
             yield RateSummary(self.thresholds, id="rate-summary")
         yield PanelStrip(self.panels, id="panel-strip")
 
     def on_mount(self) -> None:
         self.border_title = TITLES[self.view]
-        message = self.query_one("#rate-message", Static)
-        message.update(Text.assemble((str(SourceState.CONNECTING), "bold"), ": first poll…"))
+        message = self.query_one("#rate-message", Readout)
+        message.show(Text.assemble((str(SourceState.CONNECTING), "bold"), ": first poll…"))
         self.query_one(RateChart).display = False
         self.add_class("-no-chart")
         self.poll()
@@ -284,8 +288,8 @@ class RatesPanel(Vertical):
     def watch_snapshot(self, snapshot: MetricsSnapshot | None) -> None:
         if snapshot is None:
             return
-        message = self.query_one("#rate-message", Static)
-        message.update(_message(snapshot))
+        message = self.query_one("#rate-message", Readout)
+        message.show(_message(snapshot))
         message.display = bool(snapshot.detail) or not snapshot.state.healthy
         failing = not snapshot.state.answered
         self.set_class(failing, "-failing")

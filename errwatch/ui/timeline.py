@@ -20,6 +20,7 @@ from errwatch.core.logwatch import TracebackUpdate
 from errwatch.core.rates import MetricsSnapshot
 from errwatch.core.spans import Span
 from errwatch.core.timeline import EventKind, TimelineEvent
+from errwatch.ui.readout import Readout
 
 _STYLE = {
     EventKind.INJECTION_STARTED: "bold magenta",
@@ -50,9 +51,9 @@ class TimelinePanel(Vertical):
     and the panel feeds the incident; alert changes and chart spans go back up.
     """
 
-    metrics: reactive[MetricsSnapshot | None] = reactive(None, init=False)
-    tracebacks: reactive[TracebackUpdate | None] = reactive(None, init=False)
-    injection: reactive[InjectionStats | None] = reactive(None, init=False)
+    metrics: reactive[MetricsSnapshot | None] = reactive(None, init=False, repaint=False)
+    tracebacks: reactive[TracebackUpdate | None] = reactive(None, init=False, repaint=False)
+    injection: reactive[InjectionStats | None] = reactive(None, init=False, repaint=False)
 
     class Changed(Message):
         """Alerts changed state or the chart's spans moved."""
@@ -75,7 +76,7 @@ class TimelinePanel(Vertical):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="timeline-scroll"):
-            yield Static("", id="timeline-events")
+            yield Readout("", fixed=False, id="timeline-events")
 
     def on_mount(self) -> None:
         self.border_title = "Timeline"
@@ -114,7 +115,7 @@ class TimelinePanel(Vertical):
             if events
             else Text("nothing yet: injections, new errors, alerts and marks show here", "dim")
         )
-        self.query_one("#timeline-events", Static).update(text)
+        self.query_one("#timeline-events", Readout).show(text)
 
     def _announce(self, change: AlertTransition) -> None:
         kind = "Test alert" if change.test else "Alert"

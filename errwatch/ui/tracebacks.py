@@ -18,12 +18,13 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Input, ProgressBar, Static
+from textual.widgets import DataTable, Input, ProgressBar
 from textual.worker import Worker, WorkerState
 
 from errwatch.core.follow import FollowState
 from errwatch.core.grouping import ErrorGroup
 from errwatch.core.logwatch import TracebackMonitor, TracebackUpdate
+from errwatch.ui.readout import Readout
 from errwatch.ui.traceback_detail import TracebackScreen, clock, origin, where
 
 SPARKS = " ▁▂▃▄▅▆▇█"
@@ -94,7 +95,7 @@ class TracebackPanel(Vertical):
         table: DataTable[str | Text] = DataTable(id="groups", cursor_type="row", zebra_stripes=True)
         yield table
         yield Input(placeholder="filter: type, message, file or function", id="group-filter")
-        yield Static("", id="log-state")
+        yield Readout("", id="log-state")
 
     def on_mount(self) -> None:
         self._title()
@@ -107,7 +108,7 @@ class TracebackPanel(Vertical):
         table.add_column("Src", key="origin", width=3)
         self.set_interval(1.0, self._expire_marks)
         if self.monitor is None:
-            self.query_one("#log-state", Static).update("no [[logs]] in the config")
+            self.query_one("#log-state", Readout).show("no [[logs]] in the config")
             return
         self.follow()
 
@@ -123,7 +124,7 @@ class TracebackPanel(Vertical):
             return
         error = event.worker.error
         self.add_class("-failing")
-        self.query_one("#log-state", Static).update(
+        self.query_one("#log-state", Readout).show(
             Text(f"following the logs failed: {error}", "bold red")
         )
         self.notify(f"Following the logs failed: {error}", severity="error", timeout=10)
@@ -192,7 +193,7 @@ class TracebackPanel(Vertical):
             )
         if selected in self._order:
             table.move_cursor(row=self._order.index(selected))
-        self.query_one("#log-state", Static).update(self._files_line(update, len(shown)))
+        self.query_one("#log-state", Readout).show(self._files_line(update, len(shown)))
 
     @staticmethod
     def _files_line(update: TracebackUpdate, shown: int) -> Text:

@@ -92,3 +92,11 @@ def test_the_real_process_logs_the_whole_traceback(demo_api: DemoApi) -> None:
     assert event.record.injection == "run42"
     assert event.frames[-1].function == "error"
     assert event.frames[-1].source == "ratio = 1 / 0"
+
+
+def test_scrapes_stay_out_of_the_access_log(demo_api: DemoApi) -> None:
+    for _ in range(3):
+        httpx.get(f"{demo_api.url}/metrics")
+    httpx.get(f"{demo_api.url}/health")
+    wait_until(lambda: "/health" in demo_api.log_file.read_text(), 5, "the access log")
+    assert "/metrics" not in demo_api.log_file.read_text()

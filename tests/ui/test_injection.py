@@ -134,7 +134,12 @@ async def test_a_failing_worker_stops_the_schedule_and_shows_why(demo_api: DemoA
     async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
         panel = app.query_one(InjectionPanel)
         await pilot.press("f")
-        await wait_for(pilot, lambda: "stopped by error" in panel_text(app), 3, "the failure")
+        await wait_for(
+            pilot,
+            lambda: "stopped by error" in panel_text(app) and seen,
+            3,
+            "the failure on the panel and in a notification",
+        )
         assert "stopped by error: RuntimeError: bug in the schedule" in panel_text(app)
         assert [(n.title, n.message) for n in seen] == [("Injection failed", "bug in the schedule")]
         assert not panel.injector.running
