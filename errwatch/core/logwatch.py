@@ -31,7 +31,9 @@ SAFETY_INTERVAL = 0.5
 STEP_BUDGET = 8 * 1024 * 1024
 """Bytes read per file and step; a bigger backlog is read over several steps."""
 WATCH_STEP_MS = 10
-"""How often the watcher looks for changes while it waits (milliseconds)."""
+"""How often the watcher looks for changes while it waits (milliseconds). watchfiles
+wakes every step, idle or not: 10 ms costs ~0.8% of a core and adds ~1.5 steps to
+write->group latency (p50 27 ms); 5 ms gave p50 19 ms for ~1.2% of a core."""
 WATCH_DEBOUNCE_MS = 50
 """Longest the watcher groups a stream of changes before it returns (milliseconds)."""
 
