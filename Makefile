@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Debian packages the tests and benchmarks drive for real.
 DEBS   := prometheus victoria-metrics openssl hey chromium tmux
 
-.PHONY: demo test lint typecheck pytest bench debs clean
+.PHONY: demo test lint typecheck pytest bench soak debs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench: $(VENV)/.test debs
 	@for script in benchmarks/bench_*.py; do \
 	    module=benchmarks.$$(basename $$script .py); \
 	    echo "== $$module"; $(BIN)/python -m $$module || exit 1; done
+
+# 10 minutes of the demo stack under load and trouble (a 60 s version runs in make test).
+soak: $(VENV)/.test debs
+	$(BIN)/python -m benchmarks.soak --duration 600
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

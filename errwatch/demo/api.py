@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from logging.handlers import WatchedFileHandler
 from typing import Any
 
 from flask import Flask, abort, jsonify, request
@@ -235,10 +236,14 @@ def _error_body(error: HTTPException) -> ResponseReturnValue:
 
 
 def configure_logging(log_file: str | None) -> None:
-    """Send every record (the app's and werkzeug's access log) to ``log_file`` or stderr."""
+    """Send every record (the app's and werkzeug's access log) to ``log_file`` or stderr.
+
+    The file is reopened when something renames it away (logrotate's default), as a
+    service under rotation does; a plain FileHandler would write on into the old file.
+    """
     handler: logging.Handler
     handler = (
-        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
+        WatchedFileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
     )
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root = logging.getLogger()
