@@ -192,6 +192,9 @@ def demo_config(config: Config, stack: DemoStack) -> Config:
     return replace(
         config,
         target=replace(config.target, url=stack.api.url),
-        prometheus=replace(prometheus, refresh=min(prometheus.refresh, 1.0)),
+        # A demo lasts minutes: 2 minutes of chart show it, 5 would squeeze it to the edge.
+        prometheus=replace(
+            prometheus, refresh=min(prometheus.refresh, 1.0), range=min(prometheus.range, 120.0)
+        ),
         logs=(LogConfig(path=str(stack.api.log_file), backfill="all"),),
     )

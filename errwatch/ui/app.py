@@ -271,6 +271,11 @@ class ErrwatchApp(App[None]):
 
     def action_screenshot(self) -> None:  # type: ignore[override]
         """Save what the screen shows as an SVG in the current directory."""
+        # The picture is of the dashboard, not of toasts: clear them, repaint, then save.
+        self.clear_notifications()
+        self.call_after_refresh(self._save_screenshot)
+
+    def _save_screenshot(self) -> None:
         name = f"errwatch-{time.strftime('%Y%m%d-%H%M%S')}.svg"
         path = self.save_screenshot(filename=name, path=str(self.output_dir))
         self.notify(path, title="Screenshot saved")

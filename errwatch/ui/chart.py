@@ -91,6 +91,8 @@ def series_colours(statuses: list[str]) -> dict[str, Colour]:
     return colours
 
 
+LABEL_ROWS = 3
+"""Rows of span labels at the top of the chart before labels are left out."""
 SAME_VALUE = 0.02
 """A newest value within 2 % of the chart's height draws the same dots: no redraw for it."""
 
@@ -212,6 +214,9 @@ class RateChart(PlotextPlot):
     def _draw_spans(self, now: float, top: float) -> None:
         plt = self.plt
         low = now - self.span
+        # Seconds one character of a label covers: labels that would overlap go a row down.
+        per_char = self.span / max(10, (self.size.width or 80) - 8)
+        rows: list[float] = [low - 1.0] * LABEL_ROWS  # where each row's last label ends
         for span in visible(self.spans, low, now):
             clipped = span.clipped(low, now)
             assert clipped is not None
@@ -220,4 +225,8 @@ class RateChart(PlotextPlot):
             plt.vline(start - now, colour)
             if span.end is not None and end > start:
                 plt.vline(end - now, colour)
-            plt.text(span.label, start - now, top * 0.95, color=colour)
+            free = next((row for row, taken in enumerate(rows) if taken < start), None)
+            if free is None:
+                continue  # no room: the line says where, the timeline says what
+            rows[free] = start + (len(span.label) + 1) * per_char
+            plt.text(span.label, start - now, top * (0.95 - 0.12 * free), color=colour)
