@@ -564,7 +564,6 @@ class _Reader:
 # -- environment overrides: ERRWATCH_<SECTION>_<KEY> for every scalar key of a section ----
 
 ENV_PREFIX = "ERRWATCH_"
-_SECRET_WORDS = ("token", "password", "secret")
 _SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key")
 
 
@@ -647,11 +646,7 @@ def _with_overrides(
     return merged
 
 
-def _is_secret(name: str) -> bool:
-    return any(word in name.lower() for word in _SECRET_WORDS)
-
-
-def _toml(value: Any, kind: Any, name: str) -> str:
+def _toml(value: Any, kind: Any) -> str:
     marker = get_args(kind)[1] if get_origin(kind) is Annotated else None
     if marker is _DURATION:
         return f'"{format_duration(value)}"'
@@ -662,26 +657,37 @@ def _toml(value: Any, kind: Any, name: str) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        shown = "***" if _is_secret(name) and value else value
+        # The file holds no secrets (they are refused, or named by variable or file);
+        # header values are the exception, masked below.
+        shown = value
         return '"' + shown.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, tuple):
         inner = get_args(kind)[0] if get_args(kind) else str
-        return "[" + ", ".join(_toml(item, inner, name) for item in value) + "]"
+        return "[" + ", ".join(_toml(item, inner) for item in value) + "]"
     if isinstance(value, Mapping):
         items = (
-            f'"{k}" = ' + ('"***"' if k.lower() in _SECRET_HEADERS else _toml(v, str, k))
+            f'"{k}" = ' + ('"***"' if k.lower() in _SECRET_HEADERS else _toml(v, str))
             for k, v in value.items()
         )
-        return "{ " + ", ".join(items) + " }"
+        inner = ", ".join(items)
+        return "{ " + inner + " }" if inner else "{}"
     return f'"{value}"'
 
 
-def _table(obj: Any, header: str) -> list[str]:
+def _table(obj: Any, name: str, *, array: bool = False) -> list[str]:
+    """``[name]`` (or ``[[name]]``) with the scalar keys, then nested tables as [name.key]."""
     hints = get_type_hints(type(obj), include_extras=True)
-    lines = [header]
+    lines = [f"[[{name}]]" if array else f"[{name}]"]
+    nested = []
     for spec in dataclasses.fields(obj):
         key = spec.metadata.get("key", spec.name)
-        lines.append(f"{key} = {_toml(getattr(obj, spec.name), hints[spec.name], spec.name)}")
+        value = getattr(obj, spec.name)
+        if dataclasses.is_dataclass(value):
+            nested.append((key, value))
+            continue
+        lines.append(f"{key} = {_toml(value, hints[spec.name])}")
+    for key, value in nested:
+        lines += ["", *_table(value, f"{name}.{key}")]
     return lines
 
 
@@ -692,7 +698,7 @@ def dump_config(config: Config) -> str:
         value = getattr(config, spec.name)
         if isinstance(value, tuple):
             for item in value:
-                lines += ["", *_table(item, f"[[{spec.name}]]")]
+                lines += ["", *_table(item, spec.name, array=True)]
         else:
-            lines += ["", *_table(value, f"[{spec.name}]")]
+            lines += ["", *_table(value, spec.name)]
     return "\n".join(lines).lstrip() + "\n"

@@ -116,3 +116,27 @@ def test_config_check_prints_the_effective_config_as_toml(
     assert effective["prometheus"]["url"] == "http://env:9090"
     assert effective["alerts"][0]["for"] == "5s"
     assert effective["recording"]["keep"] == "7d"
+
+
+def test_config_check_masks_header_secrets_and_shows_nested_tables(
+    places: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (places["work"] / "config.toml").write_text(
+        "[prometheus.headers]\n"
+        'Authorization = "Bearer abc123"\n'
+        'X-Api-Key = "k-999"\n'
+        'X-Team = "sre"\n'
+        "[prometheus.auth]\n"
+        'bearer_token_env = "PROM_TOKEN"\n'
+    )
+    monkeypatch.setenv("PROM_TOKEN", "sekrit-value")
+    assert main(["config", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "abc123" not in out and "k-999" not in out and "sekrit-value" not in out
+    effective = tomllib.loads(out)
+    assert effective["prometheus"]["headers"] == {
+        "Authorization": "***",
+        "X-Api-Key": "***",
+        "X-Team": "sre",
+    }
+    assert effective["prometheus"]["auth"]["bearer_token_env"] == "PROM_TOKEN"
