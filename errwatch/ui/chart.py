@@ -4,7 +4,6 @@ thresholds, over the chart range, with spans (injection windows, alerts) marked.
 from __future__ import annotations
 
 import math
-from enum import StrEnum
 
 from textual.reactive import reactive
 from textual_plotext import PlotextPlot
@@ -12,83 +11,21 @@ from textual_plotext import PlotextPlot
 from errwatch.config import DashboardConfig
 from errwatch.core.rates import MetricsSnapshot, RateSeries, by_class
 from errwatch.core.spans import Span, visible
-
-Colour = tuple[int, int, int]
-"""RGB, understood by plotext as is and by Rich through :func:`rich_colour`."""
-
-CLASS_COLOURS: dict[str, Colour] = {
-    "2xx": (80, 200, 80),
-    "3xx": (0, 175, 175),
-    "4xx": (230, 180, 0),
-    "5xx": (235, 65, 65),
-}
-# Codes of one class get shades of its colour, in order, so the by-code view stays readable.
-_CODE_SHADES: dict[str, tuple[Colour, ...]] = {
-    "2": ((80, 200, 80), (150, 235, 120), (40, 140, 60)),
-    "3": ((0, 175, 175), (120, 220, 220)),
-    "4": ((230, 180, 0), (240, 230, 100), (190, 120, 0)),
-    "5": ((235, 65, 65), (255, 140, 160), (170, 30, 30)),
-}
-OTHER: Colour = (200, 200, 200)
-SPAN_COLOURS: dict[str, Colour] = {
-    "injection": (200, 90, 220),
-    "alert": (235, 65, 65),
-    "mark": (90, 150, 255),
-}
-WARNING: Colour = (230, 180, 0)
-CRITICAL: Colour = (235, 65, 65)
-APP_RATIO: Colour = (255, 150, 40)
-RATIO_FLOOR = 0.1
-"""Lowest 5xx percentage the ratio view draws (its log scale has no 0)."""
-RATIO_TICKS = (1.0, 10.0, 100.0)
-"""The application-only 5xx ratio in the ratio view; the all-routes ratio is CRITICAL red."""
-
-
-def rich_colour(colour: Colour) -> str:
-    """The same colour for Rich text (the table beside the chart doubles as its legend)."""
-    return f"rgb({colour[0]},{colour[1]},{colour[2]})"
+from errwatch.ui.chartstyle import (
+    APP_RATIO,
+    CRITICAL,
+    RATIO_FLOOR,
+    RATIO_TICKS,
+    SPAN_COLOURS,
+    WARNING,
+    ChartView,
+    series_colours,
+    tick_label,
+)
 
 
 def _log(percent: float) -> float:
     return math.log10(max(RATIO_FLOOR, percent))
-
-
-class ChartView(StrEnum):
-    """What the chart shows; ``c`` goes to the next one."""
-
-    CLASS = "by class"
-    CODE = "by code"
-    RATIO = "5xx ratio"
-
-    def next(self) -> ChartView:
-        """The view after this one, wrapping around."""
-        views = list(ChartView)
-        return views[(views.index(self) + 1) % len(views)]
-
-
-def tick_label(seconds_ago: float) -> str:
-    """-4m, -1m15, -30s, now."""
-    if seconds_ago == 0:
-        return "now"
-    minutes, seconds = divmod(int(seconds_ago), 60)
-    if not minutes:
-        return f"-{seconds}s"
-    return f"-{minutes}m{seconds:02d}" if seconds else f"-{minutes}m"
-
-
-def series_colours(statuses: list[str]) -> dict[str, Colour]:
-    """A colour per status (sorted): its class colour, shaded for several codes of a class."""
-    colours: dict[str, Colour] = {}
-    used: dict[str, int] = {}
-    for status in sorted(statuses):
-        if status in CLASS_COLOURS:
-            colours[status] = CLASS_COLOURS[status]
-            continue
-        shades = _CODE_SHADES.get(status[:1], (OTHER,))
-        index = used.get(status[:1], 0)
-        used[status[:1]] = index + 1
-        colours[status] = shades[index % len(shades)]
-    return colours
 
 
 LABEL_ROWS = 3

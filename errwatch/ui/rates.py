@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.text import Text
 from textual import work
@@ -24,8 +24,11 @@ from errwatch.core.metrics import Backoff, MetricsSource
 from errwatch.core.rates import MetricsSnapshot, SourceState, status_class
 from errwatch.core.spans import Span
 from errwatch.core.units import format_duration
-from errwatch.ui.chart import CLASS_COLOURS, ChartView, RateChart, rich_colour, series_colours
+from errwatch.ui.chartstyle import CLASS_COLOURS, ChartView, rich_colour, series_colours
 from errwatch.ui.panels import PanelStrip
+
+if TYPE_CHECKING:
+    from errwatch.ui.chart import RateChart
 from errwatch.ui.readout import Readout
 
 T = TypeVar("T")
@@ -227,12 +230,12 @@ class RatesPanel(Vertical):
         self.backoff = Backoff(refresh)
         self.clock = clock
         self.polls = 0
+        self.chart: RateChart | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="rate-row"):
             with Vertical(id="rate-main"):
                 yield Readout("", fixed=False, id="rate-message")
-                yield RateChart(self.span, self.thresholds, id="rate-chart")
             yield RateSummary(self.thresholds, id="rate-summary")
         yield PanelStrip(self.panels, id="panel-strip")
 
@@ -240,9 +243,29 @@ class RatesPanel(Vertical):
         self.border_title = TITLES[self.view]
         message = self.query_one("#rate-message", Readout)
         message.show(Text.assemble((str(SourceState.CONNECTING), "bold"), ": first poll…"))
-        self.query_one(RateChart).display = False
         self.add_class("-no-chart")
         self.poll()
+        # plotext is not needed for the first frame (and costs time to import): the chart
+        # comes right after it.
+        self.call_after_refresh(self._mount_chart)
+
+    async def _mount_chart(self) -> None:
+        from errwatch.ui.chart import RateChart
+
+        chart = RateChart(self.span, self.thresholds, id="rate-chart")
+        chart.display = False
+        await self.query_one("#rate-main").mount(chart)
+        self.chart = chart
+        chart.view = self.view
+        chart.spans = self.spans
+        if self.snapshot is not None:
+            self._show_chart(self.snapshot)
+
+    def _show_chart(self, snapshot: MetricsSnapshot) -> None:
+        if self.chart is not None:
+            # An empty frame says nothing; the message takes the room and says why instead.
+            self.chart.display = bool(snapshot.series)
+            self.chart.snapshot = snapshot
 
     def cycle_view(self) -> None:
         """By class -> by code -> 5xx ratio -> by class."""
@@ -250,11 +273,13 @@ class RatesPanel(Vertical):
 
     def watch_view(self, view: ChartView) -> None:
         self.border_title = TITLES[view]
-        self.query_one(RateChart).view = view
+        if self.chart is not None:
+            self.chart.view = view
         self.query_one(RateSummary).view = view
 
     def watch_spans(self, spans: tuple[Span, ...]) -> None:
-        self.query_one(RateChart).spans = spans
+        if self.chart is not None:
+            self.chart.spans = spans
 
     @work(exclusive=True, exit_on_error=False, group="metrics")
     async def poll(self) -> MetricsSnapshot:
@@ -293,11 +318,9 @@ class RatesPanel(Vertical):
         message.display = bool(snapshot.detail) or not snapshot.state.healthy
         failing = not snapshot.state.answered
         self.set_class(failing, "-failing")
-        # An empty frame says nothing; the message takes the room and says why instead.
-        self.query_one(RateChart).display = bool(snapshot.series)
         self.set_class(not snapshot.series, "-no-chart")
         self.set_class(snapshot.state in _WARNING_STATES, "-warning")
-        self.query_one(RateChart).snapshot = snapshot
+        self._show_chart(snapshot)
         self.query_one(RateSummary).snapshot = snapshot
         self.query_one(PanelStrip).readings = snapshot.panels
         self.post_message(self.Updated(snapshot))

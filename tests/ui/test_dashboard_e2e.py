@@ -14,10 +14,9 @@ from errwatch.sources import build_sources
 from errwatch.ui.app import ErrwatchApp
 from errwatch.ui.header import StatusBar
 from errwatch.ui.injection import InjectionPanel
-from errwatch.ui.rates import RateChart
 from errwatch.ui.tracebacks import TracebackPanel
 from tests.conftest import api_counter
-from tests.ui.helpers import wait_for
+from tests.ui.helpers import chart_of, wait_for
 
 
 def make_app(api: DemoApi, prometheus_url: str, *, guard_ratio: float = 0.05) -> ErrwatchApp:
@@ -45,7 +44,7 @@ async def test_inject_then_stop_both_panels_react_and_nothing_arrives_after_stop
 ) -> None:
     app = make_app(demo_api, prometheus.url)
     async with app.run_test(size=(80, 24)) as pilot:
-        chart = app.query_one(RateChart)
+        chart = await chart_of(pilot, app)
         await wait_for(
             pilot,
             lambda: chart.snapshot is not None and chart.snapshot.state is SourceState.UP,
@@ -115,7 +114,7 @@ async def test_the_guard_aborts_injection_on_real_application_errors(
     app = make_app(demo_api, prometheus.url, guard_ratio=0.05)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
-            chart = app.query_one(RateChart)
+            chart = await chart_of(pilot, app)
             await wait_for(
                 pilot,
                 lambda: chart.snapshot is not None and chart.snapshot.state is SourceState.UP,

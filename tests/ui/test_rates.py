@@ -22,7 +22,7 @@ from errwatch.ui.panels import PanelTile
 from errwatch.ui.rates import RatesPanel
 from tests.loopback import Reply, loopback
 from tests.ui import scenes
-from tests.ui.helpers import wait_for
+from tests.ui.helpers import chart_of, wait_for
 from tests.ui.recorded import RecordedSource
 
 
@@ -46,6 +46,7 @@ async def first_poll(pilot: Pilot[None], app: ErrwatchApp) -> RatesPanel:
     """The rates panel once its first poll is shown."""
     panel = app.query_one(RatesPanel)
     await wait_for(pilot, lambda: panel.snapshot is not None, 5, "the first poll")
+    await chart_of(pilot, app)
     return panel
 
 
