@@ -25,7 +25,7 @@ from errwatch.demo.stack import DemoApi
 from tests.conftest import api_counter
 from tests.core.injected import arrivals, span_rate
 
-RATES = (10, 100, 500)
+RATES = (1, 10, 100, 500)
 REPEATS = 3
 """Runs per rate and tool; the median is reported (the machine may be shared)."""
 SATURATION_RATES = (500, 750, 1000, 1500)

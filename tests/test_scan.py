@@ -119,6 +119,32 @@ def test_without_json_a_readable_table(tmp_path: Path) -> None:
     assert lines[3].split()[:2] == ["1", "KeyError"]
 
 
+def test_groups_past_the_cap_are_left_out_and_said_so(tmp_path: Path) -> None:
+    from errwatch.core.grouping import MAX_GROUPS
+
+    log = tmp_path / "many.log"
+    extra = 5
+    with log.open("w") as handle:  # one distinct in-app function per traceback
+        for n in range(MAX_GROUPS + extra):
+            handle.write(
+                "Traceback (most recent call last):\n"
+                f'  File "/srv/app.py", line 10, in handler_{n}\n'
+                "    ratio = 1 / 0\n"
+                "ZeroDivisionError: division by zero\n"
+            )
+    done = scan("--json", str(log))
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["events"] == MAX_GROUPS + extra
+    assert len(found["groups"]) == MAX_GROUPS
+    functions = {group["location"]["function"] for group in found["groups"]}
+    assert "handler_0" not in functions and f"handler_{MAX_GROUPS + extra - 1}" in functions
+    assert done.stderr == (
+        f"errwatch scan: {extra} more groups left out: only the {MAX_GROUPS}"
+        " with the most recent events are kept\n"
+    )
+
+
 @pytest.mark.parametrize("problem", ["missing", "directory", "unreadable"])
 def test_a_bad_path_is_one_line_and_exit_2(tmp_path: Path, problem: str) -> None:
     good = tmp_path / "good.log"

@@ -74,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
         out.write("\n")
     else:
         out.write(as_table(result))
+    if result.dropped:
+        sys.stderr.write(
+            f"errwatch scan: {result.dropped} more groups left out: only the"
+            f" {len(result.groups)} with the most recent events are kept\n"
+        )
     return 0
 
 

@@ -153,13 +153,25 @@ def injected(event: TracebackEvent, injection_route: str | None) -> bool:
     return injection_route is not None and record.route == injection_route
 
 
-class GroupStore:
-    """Groups events by fingerprint; hands out immutable :class:`ErrorGroup` values."""
+MAX_GROUPS = 10_000
+"""Groups kept at once; past it the group that has gone longest without an event is
+dropped, so a log of endlessly distinct errors cannot grow memory without bound."""
 
-    def __init__(self, injection_route: str | None = None) -> None:
+
+class GroupStore:
+    """Groups events by fingerprint; hands out immutable :class:`ErrorGroup` values.
+
+    At most ``max_groups`` are kept: a new group past the cap pushes out the one that has
+    gone longest without an event, and :attr:`dropped` counts those pushed out.
+    """
+
+    def __init__(self, injection_route: str | None = None, max_groups: int = MAX_GROUPS) -> None:
+        # Kept in the order they were last updated: the first one is the next to go.
         self._groups: dict[str, ErrorGroup] = {}
         self.injection_route = injection_route
+        self.max_groups = max_groups
         self.events = 0
+        self.dropped = 0
 
     def is_injected(self, event: TracebackEvent) -> bool:
         """Whether fault injection caused it: its route or the injection header says so."""
@@ -189,6 +201,9 @@ class GroupStore:
                 injected=injected,
                 uncertain=int(event.uncertain),
             )
+            if len(self._groups) >= self.max_groups:
+                del self._groups[next(iter(self._groups))]
+                self.dropped += 1
             self._groups[key] = group
             return group, True
         group = replace(
@@ -205,6 +220,7 @@ class GroupStore:
             injected=group.injected + injected,
             uncertain=group.uncertain + int(event.uncertain),
         )
+        del self._groups[key]  # to the end: the most recently updated
         self._groups[key] = group
         return group, False
 
@@ -214,3 +230,6 @@ class GroupStore:
 
     def __len__(self) -> int:
         return len(self._groups)
+
+    def __contains__(self, fingerprint: object) -> bool:
+        return fingerprint in self._groups

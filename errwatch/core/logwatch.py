@@ -51,6 +51,8 @@ class TracebackUpdate:
     """File state changes (rotated, truncated, missing...) in the order they happened."""
     events: int = 0
     incomplete: int = 0
+    dropped: int = 0
+    """Groups pushed out by the cap on groups kept (the longest without an event go)."""
     progress: Progress | None = None
     """A backfill catching up, or None when every file has been read to its end."""
 
@@ -68,6 +70,7 @@ class TracebackUpdate:
             changes=self.changes + newer.changes,
             events=newer.events,
             incomplete=newer.incomplete,
+            dropped=newer.dropped,
             progress=newer.progress,
         )
 
@@ -138,10 +141,13 @@ class TracebackMonitor:
             groups=tuple(current.values()),
             files=self.tail.statuses(),
             new_events=tuple(events),
-            new_groups=tuple(current[group.fingerprint] for group in new_groups),
+            new_groups=tuple(
+                current[group.fingerprint] for group in new_groups if group.fingerprint in current
+            ),
             changes=changes,
             events=self.store.events,
             incomplete=self._incomplete,
+            dropped=self.store.dropped,
             progress=progress,
         )
 
@@ -152,6 +158,7 @@ class TracebackMonitor:
             files=self.tail.statuses(),
             events=self.store.events,
             incomplete=self._incomplete,
+            dropped=self.store.dropped,
             progress=self._progress,
         )
 

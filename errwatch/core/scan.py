@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from errwatch.core.events import TracebackEvent
-from errwatch.core.grouping import ErrorGroup, GroupStore
+from errwatch.core.grouping import MAX_GROUPS, ErrorGroup, GroupStore
 from errwatch.core.lines import LONG_LINE_MARK_BYTES, MAX_LINE, Buffer, decode_line, find
 from errwatch.core.tracebacks import LOOKBACK, TracebackParser
 
@@ -141,11 +141,15 @@ class ScanResult:
     """By count, most first."""
     logged: Mapping[str, tuple[float | None, float | None]]
     """Per fingerprint, the first and last time the log itself gives (None without one)."""
+    dropped: int = 0
+    """Groups pushed out by the cap on groups kept (:data:`MAX_GROUPS`)."""
 
 
-def scan_fds(files: Iterable[tuple[str, int]], window: int = WINDOW) -> ScanResult:
+def scan_fds(
+    files: Iterable[tuple[str, int]], window: int = WINDOW, max_groups: int = MAX_GROUPS
+) -> ScanResult:
     """Group the complete tracebacks of already opened files (name, descriptor)."""
-    store = GroupStore()
+    store = GroupStore(max_groups=max_groups)
     logged: dict[str, tuple[float | None, float | None]] = {}
     complete = incomplete = 0
     for name, fd in files:
@@ -162,5 +166,8 @@ def scan_fds(files: Iterable[tuple[str, int]], window: int = WINDOW) -> ScanResu
                 first = at if first is None else min(first, at)
                 last = at if last is None else max(last, at)
             logged[group.fingerprint] = (first, last)
+            if len(logged) > 2 * max_groups:  # forget the times of groups pushed out
+                logged = {key: times for key, times in logged.items() if key in store}
     groups = sorted(store.groups(), key=lambda group: (-group.count, -group.last_seen))
-    return ScanResult(complete, incomplete, tuple(groups), logged)
+    kept = {group.fingerprint: logged[group.fingerprint] for group in groups}
+    return ScanResult(complete, incomplete, tuple(groups), kept, store.dropped)

@@ -202,6 +202,8 @@ class TracebackPanel(Vertical):
         text = Text(f"{update.events} tracebacks, {groups}")
         if update.incomplete:
             text.append(f", {update.incomplete} cut off", "yellow")
+        if update.dropped:
+            text.append(f", {update.dropped} old groups dropped", "yellow")
         if update.progress is not None:
             done, whole = update.progress.done >> 20, update.progress.total >> 20
             text.append(f" · backfill {done}/{whole} MB", "cyan")

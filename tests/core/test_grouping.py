@@ -212,3 +212,26 @@ def test_the_sparkline_counts_per_minute_and_seen_falls_back_to_arrival() -> Non
     assert group.minutes == (2, 0, 0, 1)
     [bare] = parse_text(template.split("\n", 1)[1])
     assert bare.record is None and bare.seen_at == bare.arrived
+
+
+def _distinct(function: str) -> str:
+    return (
+        "Traceback (most recent call last):\n"
+        f'  File "/srv/app.py", line 10, in {function}\n'
+        "    ratio = 1 / 0\n"
+        "ZeroDivisionError: division by zero\n"
+    )
+
+
+def test_past_the_cap_the_group_longest_without_an_event_is_dropped() -> None:
+    store = GroupStore(max_groups=3)
+    for function in ("a", "b", "c", "a"):  # "a" is seen again: "b" is now the oldest
+        store.add(parse_text(_distinct(function))[0])
+    group, is_new = store.add(parse_text(_distinct("d"))[0])
+    assert is_new and group.count == 1
+    kept = {g.location.function: g.count for g in store.groups() if g.location}
+    assert kept == {"a": 2, "c": 1, "d": 1}
+    assert (len(store), store.dropped, store.events) == (3, 1, 5)
+    assert "b" not in {g.location.function for g in store.groups() if g.location}
+    store.add(parse_text(_distinct("b"))[0])  # comes back as a new group
+    assert store.dropped == 2 and len(store) == 3

@@ -233,3 +233,24 @@ async def test_a_missing_log_says_waiting_and_is_read_when_it_appears(tmp_path: 
         (tmp_path / "app.log").rename(log)
         await wait_for(pilot, lambda: events(app) == 4, 5, "4 tracebacks")
         assert "later.log: following" in str(state.render())
+
+
+async def test_groups_pushed_out_by_the_cap_are_counted_on_screen(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(
+        "".join(
+            "Traceback (most recent call last):\n"
+            f'  File "/srv/app.py", line 10, in handler_{n}\n'
+            "    ratio = 1 / 0\n"
+            "ZeroDivisionError: division by zero\n"
+            for n in range(5)
+        )
+    )
+    monitor = TracebackMonitor([LogConfig(path=str(log))], injection_route="/error")
+    monitor.store.max_groups = 2
+    app = build(log, monitor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: events(app) == 5, 5, "five tracebacks")
+        state = str(app.query_one("#log-state", Static).render())
+        assert "5 tracebacks, 2 groups, 3 old groups dropped" in state
+        assert len(rows(app)) == 2
