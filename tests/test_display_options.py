@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from errwatch.cli import main
-from errwatch.commands.dashboard import with_refresh
+from errwatch.commands.dashboard import frame_cap, with_refresh
 from errwatch.config import Config, PrometheusConfig
 
 
@@ -42,6 +42,11 @@ def test_refresh_slows_polling_for_a_slow_link_and_never_speeds_it_up() -> None:
     assert with_refresh(config, "5s").prometheus.refresh == 5.0
     assert with_refresh(config, "500ms").prometheus.refresh == 2.0
     assert with_refresh(config, None) is config
+
+
+def test_a_slower_refresh_lowers_the_frame_cap_but_keys_keep_four_frames_a_second() -> None:
+    # At 1 s or faster, 30 fps: a key is drawn within 33 ms (make bench: keypress).
+    assert [frame_cap(r) for r in (0.25, 1.0, 2.0, 5.0, 60.0)] == [30, 30, 15, 6, 4]
 
 
 def test_the_theme_option_is_known_to_every_dashboard_command() -> None:
