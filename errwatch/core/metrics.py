@@ -31,6 +31,7 @@ from errwatch.core.promql import (
     parse_rates,
     range_step,
     rate_query,
+    scrape_errors,
     selector,
     up_query,
     up_values,
@@ -178,6 +179,7 @@ class PrometheusSource:
                     )
                 )
                 ups = self._read(partial(up_values, instant))
+            why = self._scrape_errors() if ups and 0.0 in ups else ()
         except QueryFailed as failed:
             failure = Failure(failed.failure.state, self._credentials.redact(failed.failure.detail))
             return failed_snapshot(self._last, now, failure, self.mode)
@@ -193,23 +195,41 @@ class PrometheusSource:
                 mode=self.mode,
             ),
             ups,
+            why,
         )
         self._last = snapshot
         return snapshot
 
-    def _judge(self, snapshot: MetricsSnapshot, ups: tuple[float, ...] | None) -> MetricsSnapshot:
-        """The state the answered data tells: target down, no data, stale or up."""
+    def _scrape_errors(self) -> tuple[str, ...]:
+        """Why the job's targets are down, in the engine's words; () when it cannot say."""
+        assert self._client is not None
+        try:
+            data = self._ask(partial(self._client.get_targets, state="active"))
+        except QueryFailed:
+            return ()  # an engine without /api/v1/targets: "down" is still true
+        return tuple(self._credentials.redact(e) for e in scrape_errors(data, self.cfg.job))
+
+    def _judge(
+        self, snapshot: MetricsSnapshot, ups: tuple[float, ...] | None, why: tuple[str, ...] = ()
+    ) -> MetricsSnapshot:
+        """The state the answered data tells: target down, no data, stale or up; ``why``:
+        the scrape errors of the targets that are down."""
         now = snapshot.at
         newest = snapshot.newest()
         snapshot = replace(snapshot, data_at=now if newest is None else newest)
         job = f'up{{job="{self.cfg.job}"}}'
         down = sum(1 for value in ups or () if value == 0)
+        scrape = ""
+        if why:
+            scrape = f"; last scrape: {why[0]}"
+            if len(why) > 1:
+                scrape += f" (and {len(why) - 1} other errors)"
         if ups and down == len(ups):
             targets = "its target" if down == 1 else f"all {down} targets"
             return replace(
                 snapshot,
                 state=SourceState.TARGET_DOWN,
-                detail=f'{job} is 0 for {targets}: down, not "no traffic"',
+                detail=f'{job} is 0 for {targets}: down, not "no traffic"{scrape}',
             )
         if newest is None:
             detail = f"no series match {self.cfg.metric}{selector(self.cfg)}"
@@ -224,7 +244,8 @@ class PrometheusSource:
                 detail=f"the engine answers, but its newest point is {age} old",
             )
         if down:
-            return replace(snapshot, detail=f"{down} of {len(ups or ())} targets of {job} down")
+            detail = f"{down} of {len(ups or ())} targets of {job} down{scrape}"
+            return replace(snapshot, detail=detail)
         return snapshot
 
     def _range(self, query: str, now: float, step: float) -> Any:

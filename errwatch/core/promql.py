@@ -145,6 +145,27 @@ def up_values(result: Any) -> tuple[float, ...]:
     return tuple(float(item["value"][1]) for item in result)
 
 
+_SCRAPE_PREFIX = re.compile(r'^(?:Get|error when scraping) "[^"]*": ')
+
+
+def scrape_errors(data: Any, job: str) -> tuple[str, ...]:
+    """Why a job's targets are down, from ``/api/v1/targets``: each distinct last scrape
+    error, in the engine's words without the URL it starts with (Prometheus: ``Get "<url>":
+    ``, VictoriaMetrics: ``error when scraping "<url>": ``)."""
+    targets = data.get("activeTargets") if isinstance(data, dict) else None
+    found: dict[str, None] = {}
+    for target in targets if isinstance(targets, list) else ():
+        if not isinstance(target, dict) or target.get("health") != "down":
+            continue
+        labels = target.get("labels")
+        if not isinstance(labels, dict) or labels.get("job") != job:
+            continue
+        error = _SCRAPE_PREFIX.sub("", str(target.get("lastError") or "").strip())
+        if error:
+            found[error] = None
+    return tuple(found)
+
+
 @dataclass(frozen=True, slots=True)
 class Failure:
     """Why a query gave no data: a state and a plain explanation."""

@@ -131,7 +131,9 @@ def test_counter_reset_never_goes_negative_and_a_stopped_api_is_target_down(
 
     engine.api.stop()
     down = poll_until(source, lambda s: s.state is SourceState.TARGET_DOWN, 15, "target down")
-    assert down.detail == 'up{job="api"} is 0 for its target: down, not "no traffic"'
+    said, why = down.detail.split("; last scrape: ", 1)
+    assert said == 'up{job="api"} is 0 for its target: down, not "no traffic"'
+    assert why.startswith("dial tcp") and "connect: connection refused" in why  # engine's words
 
     engine.api.start()
     poll_until(source, lambda s: s.state is SourceState.UP, 20, "the target back up")

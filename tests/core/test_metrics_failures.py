@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -33,8 +34,18 @@ def source(server: Loopback, **cfg: object) -> PrometheusSource:
     )
 
 
-def answer(rates: Reply, up: Reply = UP) -> object:
-    return lambda path: up if path.startswith("/api/v1/query?") else rates
+def answer(rates: Reply, up: Reply = UP, scrape: Reply | None = None) -> Callable[[str], Reply]:
+    """The engine's answers: ``up`` to instant queries, ``rates`` to range queries and
+    ``scrape`` (or ``rates``, unreadable there) to ``/api/v1/targets``."""
+
+    def route(path: str) -> Reply:
+        if path.startswith("/api/v1/query?"):
+            return up
+        if path.startswith("/api/v1/targets") and scrape is not None:
+            return scrape
+        return rates
+
+    return route
 
 
 def test_503_with_a_plain_text_body_is_prometheus_starting() -> None:
@@ -236,3 +247,44 @@ def test_a_panel_that_only_gives_nan_says_so_instead_of_zero() -> None:
         [panel] = src.poll().panels
     assert panel.state is PanelState.NO_DATA
     assert panel.detail == "only NaN or ±Inf values (a ratio without traffic?)"
+
+
+def targets(*entries: tuple[str, str, str]) -> Reply:
+    """``/api/v1/targets`` with (job, health, lastError) per target."""
+    active = [
+        {
+            "labels": {"job": job, "instance": f"host{n}:5000"},
+            "scrapeUrl": f"http://host{n}:5000/metrics",
+            "health": health,
+            "lastError": f'Get "http://host{n}:5000/metrics": {error}' if error else "",
+        }
+        for n, (job, health, error) in enumerate(entries)
+    ]
+    body = {"status": "success", "data": {"activeTargets": active, "droppedTargets": []}}
+    return Reply(body=json.dumps(body).encode())
+
+
+def test_a_target_down_says_why_the_scrape_failed_in_the_engines_words() -> None:
+    ups = vector(({"instance": "host0:5000"}, NOW, "0"), ({"instance": "host1:5000"}, NOW, "1"))
+    scrape = targets(
+        ("api", "down", "context deadline exceeded"),
+        ("api", "up", ""),
+        ("other", "down", "connection refused"),  # another job: not ours to explain
+    )
+    with loopback() as server:
+        server.route = answer(RATES, ups, scrape)
+        snapshot = source(server).poll()
+    assert snapshot.state is SourceState.UP
+    assert snapshot.detail == (
+        '1 of 2 targets of up{job="api"} down; last scrape: context deadline exceeded'
+    )
+    every = targets(("api", "down", "connection refused"), ("api", "down", "no route to host"))
+    down = vector(({"instance": "host0:5000"}, NOW, "0"), ({"instance": "host1:5000"}, NOW, "0"))
+    with loopback() as server:
+        server.route = answer(matrix(), down, every)
+        snapshot = source(server).poll()
+    assert snapshot.state is SourceState.TARGET_DOWN
+    assert snapshot.detail == (
+        'up{job="api"} is 0 for all 2 targets: down, not "no traffic"; '
+        "last scrape: connection refused (and 1 other errors)"
+    )
