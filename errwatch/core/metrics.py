@@ -182,6 +182,11 @@ class PrometheusSource:
             why = self._scrape_errors() if ups and 0.0 in ups else ()
         except QueryFailed as failed:
             failure = Failure(failed.failure.state, self._credentials.redact(failed.failure.detail))
+            if failure.state is SourceState.UNAUTHORIZED and self._client is not None:
+                # The next poll connects again and reads the secrets again: a token file
+                # rotated (or fixed) while errwatch runs is picked up without a restart.
+                self._client.close()
+                self._client = None
             return failed_snapshot(self._last, now, failure, self.mode)
         snapshot = self._judge(
             MetricsSnapshot(

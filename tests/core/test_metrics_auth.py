@@ -224,3 +224,21 @@ def test_credentials_in_the_url_are_refused_without_echoing_them(
         == f"errwatch: {path}: prometheus.url: no credentials in the URL; use [prometheus.auth]\n"
     )
     assert "hunter2" not in err
+
+
+def test_a_token_file_fixed_while_running_is_read_again(servers: Servers, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("expired-token\n")
+    cfg = PrometheusConfig(
+        url=servers.url,
+        timeout=2.0,
+        ca_file=str(servers.ca_file),
+        auth=AuthConfig(bearer_token_file=str(token_file)),
+    )
+    source = PrometheusSource(cfg, environ={})
+    refused = source.poll()
+    assert refused.state is SourceState.UNAUTHORIZED, refused.detail
+    token_file.write_text(TOKEN + "\n")  # rotated, as a secret manager does
+    again = source.poll()
+    assert again.state.answered, again.detail
+    source.close()
