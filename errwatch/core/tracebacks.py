@@ -51,6 +51,7 @@ _EXCEPTION = re.compile(
 )
 _SYNTAX_TYPES = frozenset({"SyntaxError", "IndentationError", "TabError"})
 _SOURCE_NOISE = re.compile(r"^\s*(?:[~^]+|\.\.\.<\d+ lines>\.\.\.)\s*$")
+_CARETS = re.compile(r"^\s+\^+\s*$")
 _REPEATED = re.compile(r"^\s*\[Previous line repeated (\d+) more times?\]\s*$")
 _THREAD = re.compile(r"^Exception in thread (?P<thread>.+?):?\s*$")
 
@@ -195,7 +196,10 @@ class TracebackParser:
         if block is None:
             return
         if state is _State.SYNTAX:
-            self._abandon([], out)
+            if _reached_carets(block):
+                self._close(out, complete=False)
+            else:
+                self._abandon([], out)
         elif state is _State.INTERRUPTED:
             held, block.held = block.held, []
             self._close(out, complete=False)
@@ -305,6 +309,9 @@ class TracebackParser:
             line[:1] == " " and not line.startswith("  File ") and len(block.lines) <= SYNTAX_LINES
         ):
             self._frame_line(line, out)
+        elif _reached_carets(block):  # a SyntaxError cut off by the next record
+            self._close(out, complete=False)
+            self._step(line, out)
         else:
             self._abandon([line], out)
 
@@ -520,6 +527,12 @@ _HANDLERS: dict[_State, Callable[[TracebackParser, str, list[TracebackEvent]], N
     _State.INTERRUPTED: TracebackParser._interrupted_line,
     _State.SYNTAX: TracebackParser._syntax_line,
 }
+
+
+def _reached_carets(block: _Block) -> bool:
+    """Whether a headerless ``File`` block got as far as its caret line: a SyntaxError
+    whose exception line never came, not ordinary text that starts like a frame."""
+    return any(_CARETS.match(line) for line in block.lines[1:])
 
 
 def _join(message: list[str]) -> str:

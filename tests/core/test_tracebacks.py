@@ -119,6 +119,22 @@ def test_syntax_errors_without_a_traceback_header(tmp_path: Path) -> None:
     )
 
 
+def test_a_syntax_error_cut_off_after_its_carets_is_reported_incomplete(tmp_path: Path) -> None:
+    whole = corpus.syntax_errors(tmp_path)[0]  # File, source, carets, SyntaxError line
+    cut = cut_syntax_error(tmp_path)
+    assert cut.rstrip().endswith("^")
+    [at_end] = parse_text(cut)  # the file ends there
+    assert (at_end.type, at_end.complete) == ("<incomplete traceback>", False)
+    assert at_end.frames[0].file == str(tmp_path / "never_closed.py")
+    record = "2025-07-29 14:35:02,120 INFO [api] next request\n"
+    by_record = parse_text(cut + record + whole)  # the next record closes it
+    assert [(e.type, e.complete) for e in by_record] == [
+        ("<incomplete traceback>", False),
+        ("SyntaxError", True),
+    ]
+    assert by_record[1].record is not None  # the record line was read as a record
+
+
 def test_a_file_line_without_a_syntax_error_is_not_an_event() -> None:
     text = '  File "notes.txt", line 3\n    not python\nsomething else\n'
     assert parse_text(text) == []
@@ -272,6 +288,12 @@ def test_a_message_of_huge_lines_stays_bounded() -> None:
     assert len(event.message) <= 1024 * 1024 + 300_000
 
 
+def cut_syntax_error(tmp_path: Path) -> str:
+    """A headerless SyntaxError cut off after its caret line."""
+    whole = corpus.syntax_errors(tmp_path)[0]
+    return whole[: whole.rindex("SyntaxError:")]
+
+
 def corpus_text(tmp_path: Path) -> str:
     """Every format in one log, with plain records between them and a cut-off at the end."""
     for name in "abcdefghijk":
@@ -284,6 +306,8 @@ def corpus_text(tmp_path: Path) -> str:
         corpus.exception_group(tmp_path / "c"),
         "2025-07-29 14:35:01,000 INFO [api] between",
         *corpus.syntax_errors(tmp_path / "d"),
+        cut_syntax_error(tmp_path / "d"),
+        "2025-07-29 14:35:01,500 INFO [api] after a SyntaxError cut off",
         corpus.no_message(tmp_path / "e"),
         corpus.notes_then_record(tmp_path / "f"),
         corpus.recursion(tmp_path / "g"),
@@ -322,10 +346,10 @@ def every_format(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_the_corpus_holds_every_format(every_format: str) -> None:
     events = line_by_line(every_format)
     types = [e.type for e in events]
-    assert len(events) == 18
+    assert len(events) == 19
     assert types.count("ZeroDivisionError") == 5
     assert {"KeyError", "RuntimeError", "SyntaxError", "TabError", "RecursionError"} <= set(types)
-    assert [e.complete for e in events].count(False) == 1
+    assert [e.complete for e in events].count(False) == 2  # the SyntaxError and the end
     assert events[-3].message.endswith(LONG_LINE_MARK)  # the long line, cut, in a message
 
 
