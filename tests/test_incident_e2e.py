@@ -123,13 +123,7 @@ async def test_inject_stop_recover_and_the_report_tells_it_in_order(
     assert facts.recovered is not None and facts.recovered > moments[3][1]
     assert facts.severity == "low"  # every error was injected: a test incident, as in the seed
     # Two detections: from the log (a new traceback group fires at once) and from the
-    # metrics (the 5xx ratio above 5% for 3 s, through a 1 s scrape and a 1 s refresh).
-    from_logs = facts.detected - facts.first_error
-    from_metrics = moments[2][1] - facts.first_error
-    print(
-        f"first injected error -> alert firing: {from_logs:.2f}s from the log (new group), "
-        f"{from_metrics:.2f}s from the metrics (5xx ratio, for 3s)"
-    )
+    # metrics (the 5xx ratio above 5% held for 3 s). How fast: benchmarks/bench_detection.
     assert facts.detected_by == "new traceback group"
-    assert from_logs < 1.0
-    assert 3.0 <= from_metrics <= 10.0
+    assert facts.first_error <= facts.detected < moments[2][1]  # the log tells first
+    assert moments[2][1] - facts.first_error >= 3.0  # the ratio alert waited for its hold
