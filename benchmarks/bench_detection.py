@@ -21,11 +21,12 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import httpx
 
-from benchmarks.common import report
+from benchmarks.common import api_and_prometheus, report
 from errwatch.config import (
     Config,
     InjectionConfig,
@@ -36,7 +37,7 @@ from errwatch.config import (
 )
 from errwatch.core.rates import SourceState
 from errwatch.core.timeline import EventKind
-from errwatch.demo.prometheus import PrometheusServer, find_prometheus
+from errwatch.demo.prometheus import PrometheusServer
 from errwatch.demo.stack import BackgroundTraffic, DemoApi
 from errwatch.sources import build_sources
 from errwatch.ui.app import ErrwatchApp
@@ -101,13 +102,7 @@ async def one_run(api: DemoApi, prometheus: PrometheusServer, workdir: Path) -> 
         recording=RecordingConfig(dir=str(workdir / "sessions")),
     )
     sources = build_sources(config)
-    app = ErrwatchApp(
-        config,
-        metrics=sources.metrics,
-        tracebacks=sources.tracebacks,
-        injector=sources.injector,
-        incident=sources.incident,
-    )
+    app = ErrwatchApp.over(config, sources, output_dir=workdir)
     fired: dict[str, float] = {}
     theirs: list[float] = []
     stop = threading.Event()
@@ -150,27 +145,18 @@ async def one_run(api: DemoApi, prometheus: PrometheusServer, workdir: Path) -> 
 
 
 def main() -> None:
-    binary = find_prometheus()
-    if binary is None:
-        raise SystemExit("prometheus is not installed (make debs)")
     results: list[tuple[float, ...]] = []
     for _ in range(RUNS):
         with tempfile.TemporaryDirectory() as name:
             workdir = Path(name)
-            api = DemoApi(workdir, port=0, test_routes=True)
-            api.start()
-            (workdir / "prometheus").mkdir()
-            prometheus = PrometheusServer(binary, workdir / "prometheus", [api.host_port])
-            with_rule(prometheus, workdir)
-            prometheus.start()
-            traffic = BackgroundTraffic(api.url, rate=5.0)
-            traffic.start()
-            try:
-                results.append(asyncio.run(one_run(api, prometheus, workdir)))
-            finally:
-                traffic.stop()
-                prometheus.stop()
-                api.stop()
+            stack = api_and_prometheus(workdir, prepare=partial(with_rule, workdir=workdir))
+            with stack as (api, prometheus):
+                traffic = BackgroundTraffic(api.url, rate=5.0)
+                traffic.start()
+                try:
+                    results.append(asyncio.run(one_run(api, prometheus, workdir)))
+                finally:
+                    traffic.stop()
     logs, metrics, rule = (statistics.median(column) for column in zip(*results, strict=True))
     runs = "; ".join(", ".join(f"{value:.2f}" for value in run) for run in results)
     report(

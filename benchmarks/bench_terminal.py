@@ -15,9 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import report, tmux, tmux_sessions, venv_bin
-from errwatch.demo.prometheus import PrometheusServer, find_prometheus
-from errwatch.demo.stack import DemoApi
+from benchmarks.common import api_and_prometheus, report, tmux, tmux_sessions, venv_bin
 
 RUNS = 5
 IDLE_SECONDS = 30.0
@@ -80,48 +78,35 @@ def idle_cpu(command: str, marker: str) -> float:
 
 
 def main() -> None:
-    binary = find_prometheus()
-    if binary is None:
-        raise SystemExit("prometheus is not installed")
     hello = f"{sys.executable} -m benchmarks.hello"
-    with tempfile.TemporaryDirectory() as workdir:
+    with tempfile.TemporaryDirectory() as workdir, api_and_prometheus(Path(workdir)) as stack:
+        api, prometheus = stack
         work = Path(workdir)
-        api = DemoApi(work, port=0, test_routes=True)
-        api.start()
-        (work / "prom").mkdir()
-        prometheus = PrometheusServer(binary, work / "prom", [api.host_port])
-        prometheus.start()
-        try:
-            config = work / "config.toml"
-            config.write_text(
-                f'[target]\nurl = "{api.url}"\n'
-                f'[prometheus]\nurl = "{prometheus.url}"\nrefresh = "1s"\n'
-                f'[[logs]]\npath = "{api.log_file}"\n'
-                f'[recording]\ndir = "{work / "sessions"}"\n'
-            )
-            errwatch = f"cd {os.getcwd()} && {venv_bin('errwatch')} --config {config}"
-            ours = [first_frame(errwatch, "errwatch  http") for _ in range(RUNS)]
-            theirs = [
-                first_frame(f"cd {os.getcwd()} && {hello}", "hello world") for _ in range(RUNS)
-            ]
-            report(
-                "first frame (tmux 80x24, launch -> first text on screen)",
-                f"errwatch median {statistics.median(ours):.2f}s "
-                f"(runs {', '.join(f'{t:.2f}' for t in ours)})",
-                f"Textual hello-world median {statistics.median(theirs):.2f}s",
-                "goal <= 1.5 s: " + ("met" if statistics.median(ours) <= 1.5 else "MISSED"),
-            )
-            ours_cpu = idle_cpu(errwatch, "Prometheus every 1s: up")
-            theirs_cpu = idle_cpu(f"cd {os.getcwd()} && {hello}", "hello world")
-            report(
-                f"idle CPU at 1 s refresh ({IDLE_SECONDS:.0f} s, real Prometheus, no traffic)",
-                f"errwatch {ours_cpu:.2f}% of one core",
-                f"Textual hello-world {theirs_cpu:.2f}%",
-                "goal <= 3 %: " + ("met" if ours_cpu <= 3 else "MISSED"),
-            )
-        finally:
-            prometheus.stop()
-            api.stop()
+        config = work / "config.toml"
+        config.write_text(
+            f'[target]\nurl = "{api.url}"\n'
+            f'[prometheus]\nurl = "{prometheus.url}"\nrefresh = "1s"\n'
+            f'[[logs]]\npath = "{api.log_file}"\n'
+            f'[recording]\ndir = "{work / "sessions"}"\n'
+        )
+        errwatch = f"cd {os.getcwd()} && {venv_bin('errwatch')} --config {config}"
+        ours = [first_frame(errwatch, "errwatch  http") for _ in range(RUNS)]
+        theirs = [first_frame(f"cd {os.getcwd()} && {hello}", "hello world") for _ in range(RUNS)]
+        report(
+            "first frame (tmux 80x24, launch -> first text on screen)",
+            f"errwatch median {statistics.median(ours):.2f}s "
+            f"(runs {', '.join(f'{t:.2f}' for t in ours)})",
+            f"Textual hello-world median {statistics.median(theirs):.2f}s",
+            "goal <= 1.5 s: " + ("met" if statistics.median(ours) <= 1.5 else "MISSED"),
+        )
+        ours_cpu = idle_cpu(errwatch, "Prometheus every 1s: up")
+        theirs_cpu = idle_cpu(f"cd {os.getcwd()} && {hello}", "hello world")
+        report(
+            f"idle CPU at 1 s refresh ({IDLE_SECONDS:.0f} s, real Prometheus, no traffic)",
+            f"errwatch {ours_cpu:.2f}% of one core",
+            f"Textual hello-world {theirs_cpu:.2f}%",
+            "goal <= 3 %: " + ("met" if ours_cpu <= 3 else "MISSED"),
+        )
 
 
 if __name__ == "__main__":

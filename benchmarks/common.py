@@ -5,8 +5,14 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from errwatch.demo.prometheus import PrometheusServer
+    from errwatch.demo.stack import DemoApi
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -37,3 +43,31 @@ def tmux_sessions() -> list[str]:
         ["tmux", "list-sessions", "-F", "#{session_name}"], capture_output=True, text=True
     )
     return done.stdout.split() if done.returncode == 0 else []
+
+
+@contextmanager
+def api_and_prometheus(
+    workdir: Path, prepare: Callable[[PrometheusServer], None] | None = None
+) -> Iterator[tuple[DemoApi, PrometheusServer]]:
+    """The demo API (test routes on) and a real Prometheus scraping it every second, both
+    stopped on exit; ``prepare`` may change Prometheus's config before it starts."""
+    from errwatch.demo.prometheus import PrometheusServer, find_prometheus
+    from errwatch.demo.stack import DemoApi
+
+    binary = find_prometheus()
+    if binary is None:
+        raise SystemExit("prometheus is not installed (make debs)")
+    api = DemoApi(workdir, port=0, test_routes=True)
+    api.start()
+    try:
+        (workdir / "prometheus").mkdir()
+        prometheus = PrometheusServer(binary, workdir / "prometheus", [api.host_port])
+        if prepare is not None:
+            prepare(prometheus)
+        prometheus.start()
+        try:
+            yield api, prometheus
+        finally:
+            prometheus.stop()
+    finally:
+        api.stop()

@@ -103,14 +103,7 @@ async def run_soak(duration: float, workdir: Path, *, say: bool = True) -> SoakR
     ) as stack:
         config = demo_config(base, stack)
         sources = build_sources(config, bridge_warmup=True)
-        app = ErrwatchApp(
-            config,
-            metrics=sources.metrics,
-            tracebacks=sources.tracebacks,
-            injector=sources.injector,
-            incident=sources.incident,
-            output_dir=workdir,
-        )
+        app = ErrwatchApp.over(config, sources, output_dir=workdir)
         log = stack.api.log_file
         async with app.run_test(size=(120, 40)) as pilot:
             started = time.monotonic()

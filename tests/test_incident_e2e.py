@@ -35,14 +35,7 @@ async def test_inject_stop_recover_and_the_report_tells_it_in_order(
     with DemoStack(tmp_path, api_port=free_port(), prometheus_binary=prometheus_bin) as stack:
         config = demo_config(base, stack)
         sources = build_sources(config, bridge_warmup=True)
-        app = ErrwatchApp(
-            config,
-            metrics=sources.metrics,
-            tracebacks=sources.tracebacks,
-            injector=sources.injector,
-            incident=sources.incident,
-            output_dir=tmp_path,
-        )
+        app = ErrwatchApp.over(config, sources, output_dir=tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
             rates = app.query_one(RatesPanel)
             await wait_for(

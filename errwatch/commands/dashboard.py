@@ -53,14 +53,7 @@ def open_dashboard(
     from errwatch.ui.app import ErrwatchApp
 
     sources = build_sources(config, direct_scrape=direct_scrape, bridge_warmup=bridge_warmup)
-    app = ErrwatchApp(
-        config,
-        metrics=sources.metrics,
-        tracebacks=sources.tracebacks,
-        injector=sources.injector,
-        incident=sources.incident,
-        notice=notice,
-    )
+    app = ErrwatchApp.over(config, sources, notice=notice)
     if theme is not None:
         app.theme = theme
     try:

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
@@ -37,6 +37,9 @@ from errwatch.ui.rates import RatesPanel
 from errwatch.ui.screens import HelpScreen, MarkScreen
 from errwatch.ui.timeline import AlertBanner, TimelinePanel
 from errwatch.ui.tracebacks import TracebackPanel
+
+if TYPE_CHECKING:
+    from errwatch.sources import Sources
 
 HANGUP_GRACE = 2.0
 """Seconds a run whose terminal hung up has to shut down before it is ended."""
@@ -101,6 +104,21 @@ class ErrwatchApp(App[None]):
         self.output_dir = output_dir or Path.cwd()
         self.page = "rates"
         self._watchdog: threading.Timer | None = None
+
+    @classmethod
+    def over(
+        cls, config: Config, sources: Sources, *, notice: str = "", output_dir: Path | None = None
+    ) -> ErrwatchApp:
+        """The dashboard over the sources that :func:`errwatch.sources.build_sources` made."""
+        return cls(
+            config,
+            metrics=sources.metrics,
+            tracebacks=sources.tracebacks,
+            injector=sources.injector,
+            incident=sources.incident,
+            notice=notice,
+            output_dir=output_dir,
+        )
 
     def compose(self) -> ComposeResult:
         bar = StatusBar(id="status")
