@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import report, tmux, tmux_sessions, venv_bin
+from benchmarks.common import report, tmux, tmux_new, tmux_sessions, venv_bin
 from errwatch.config import PrometheusConfig
 from errwatch.core.metrics import PrometheusSource
 from errwatch.demo.prometheus import PrometheusServer, find_prometheus
@@ -27,17 +27,7 @@ def errwatch_first_data() -> float:
     session = "errwatch-bench-start"
     with tempfile.TemporaryDirectory() as workdir:
         started = time.monotonic()
-        tmux(
-            "new-session",
-            "-d",
-            "-s",
-            session,
-            "-x",
-            "80",
-            "-y",
-            "24",
-            f"cd {workdir} && {venv_bin('errwatch')} demo",
-        )
+        tmux_new(session, f"cd {workdir} && {venv_bin('errwatch')} demo")
         try:
             while time.monotonic() - started < 30:
                 screen = tmux("capture-pane", "-p", "-t", session)

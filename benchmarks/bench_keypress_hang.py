@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import percentile, report, tmux, tmux_sessions, venv_bin
+from benchmarks.common import percentile, report, tmux, tmux_new, tmux_sessions, venv_bin
 from tests.loopback import Loopback, Reply, loopback
 
 PRESSES = 40
@@ -87,10 +87,7 @@ def main() -> None:
             # Long enough that a hung query stays hung while keys are pressed.
             'timeout = "30s"\n'
         )
-        tmux(
-            "new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24",
-            f"cd {workdir} && {venv_bin('errwatch')} --config {config}",
-        )  # fmt: skip
+        tmux_new(SESSION, f"cd {workdir} && {venv_bin('errwatch')} --config {config}")
         try:
             wait_screen("every 1s: up", 20)
             baseline = presses(PRESSES)

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import api_and_prometheus, report, tmux, tmux_sessions, venv_bin
+from benchmarks.common import api_and_prometheus, report, tmux, tmux_new, tmux_sessions, venv_bin
 
 RUNS = 5
 IDLE_SECONDS = 30.0
@@ -44,7 +44,7 @@ def cpu_seconds(pid: int) -> float:
 def first_frame(command: str, marker: str) -> float:
     session = "errwatch-bench-frame"
     started = time.monotonic()
-    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", f"{command}; sleep 30")
+    tmux_new(session, f"{command}; sleep 30")
     try:
         while time.monotonic() - started < 20:
             if marker in tmux("capture-pane", "-p", "-t", session):
@@ -59,7 +59,7 @@ def first_frame(command: str, marker: str) -> float:
 
 def idle_cpu(command: str, marker: str) -> float:
     session = "errwatch-bench-idle"
-    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", f"{command}; sleep 60")
+    tmux_new(session, f"{command}; sleep 60")
     try:
         deadline = time.monotonic() + 20
         while marker not in tmux("capture-pane", "-p", "-t", session):

@@ -32,6 +32,11 @@ def tmux(*args: str) -> str:
     return done.stdout
 
 
+def tmux_new(session: str, command: str, width: int = 80, height: int = 24) -> None:
+    """Run ``command`` in a detached tmux session of ``width`` x ``height``."""
+    tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), command)
+
+
 def venv_bin(name: str) -> str:
     """A console script next to the running interpreter."""
     return str(Path(sys.executable).parent / name)

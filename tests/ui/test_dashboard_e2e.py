@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import httpx
+from textual.pilot import Pilot
 
 from errwatch.config import Config, InjectionConfig, LogConfig, PrometheusConfig, TargetConfig
 from errwatch.core.rates import SourceState
@@ -12,6 +13,7 @@ from errwatch.demo.prometheus import PrometheusServer
 from errwatch.demo.stack import BackgroundTraffic, DemoApi
 from errwatch.sources import build_sources
 from errwatch.ui.app import ErrwatchApp
+from errwatch.ui.chart import RateChart
 from errwatch.ui.header import StatusBar
 from errwatch.ui.injection import InjectionPanel
 from errwatch.ui.tracebacks import TracebackPanel
@@ -39,18 +41,24 @@ def zero_division_count(app: ErrwatchApp) -> int:
     return sum(g.count for g in update.groups if g.type == "ZeroDivisionError")
 
 
+async def scraped_chart(pilot: Pilot[None], app: ErrwatchApp) -> RateChart:
+    """The rate chart, once Prometheus has scraped the API and the chart shows it."""
+    chart = await chart_of(pilot, app)
+    await wait_for(
+        pilot,
+        lambda: chart.snapshot is not None and chart.snapshot.state is SourceState.UP,
+        20,
+        "Prometheus to scrape the API",
+    )
+    return chart
+
+
 async def test_inject_then_stop_both_panels_react_and_nothing_arrives_after_stop(
     demo_api: DemoApi, prometheus: PrometheusServer
 ) -> None:
     app = make_app(demo_api, prometheus.url)
     async with app.run_test(size=(80, 24)) as pilot:
-        chart = await chart_of(pilot, app)
-        await wait_for(
-            pilot,
-            lambda: chart.snapshot is not None and chart.snapshot.state is SourceState.UP,
-            20,
-            "Prometheus to scrape the API",
-        )
+        chart = await scraped_chart(pilot, app)
         # The header follows through a message: one turn of the loop later.
         bar = app.query_one(StatusBar)
         await wait_for(pilot, lambda: bar.snapshot is chart.snapshot, 2, "the header to follow")
@@ -114,13 +122,7 @@ async def test_the_guard_aborts_injection_on_real_application_errors(
     app = make_app(demo_api, prometheus.url, guard_ratio=0.05)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
-            chart = await chart_of(pilot, app)
-            await wait_for(
-                pilot,
-                lambda: chart.snapshot is not None and chart.snapshot.state is SourceState.UP,
-                20,
-                "Prometheus to scrape the API",
-            )
+            chart = await scraped_chart(pilot, app)
             panel = app.query_one(InjectionPanel)
             await pilot.press("f")
             await wait_for(pilot, lambda: panel.injector.running, 2, "injection to start")

@@ -10,7 +10,7 @@ import pytest
 
 from errwatch.demo.stack import DemoApi
 from tests.conftest import api_counter, wait_until
-from tests.ui.tmuxing import leave, tmux
+from tests.ui.tmuxing import leave, new_session, tmux
 
 
 @pytest.mark.parametrize("how", ["q", "SIGTERM"])
@@ -21,7 +21,7 @@ def test_no_request_reaches_the_api_once_errwatch_is_gone(
     config.write_text(f'[target]\nurl = "{demo_api.url}"\n[injection]\nrate = 50\n')
     errwatch = Path(sys.executable).parent / "errwatch"
     command = f"{errwatch} --config {config} --direct-scrape; echo EXITED=$?; sleep 60"
-    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command)
+    new_session(session, command)
     wait_until(lambda: "Start injection" in tmux("capture-pane", "-p", "-t", session), 15, "the UI")
     tmux("send-keys", "-t", session, "f")
     wait_until(lambda: api_counter(demo_api.url, "/error", "500") >= 25, 10, "injection")

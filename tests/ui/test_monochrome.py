@@ -9,7 +9,7 @@ from pathlib import Path
 
 from errwatch.demo.stack import DemoApi
 from tests.conftest import wait_until
-from tests.ui.tmuxing import leave, tmux
+from tests.ui.tmuxing import leave, new_session, tmux
 
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
 GREY_256 = {0, 7, 8, 15, 16, 231, *range(232, 256)}
@@ -54,7 +54,7 @@ def test_no_color_is_grey_and_still_says_everything(
     config.write_text(f'[target]\nurl = "{demo_api.url}"\n[recording]\nenabled = false\n')
     errwatch = Path(sys.executable).parent / "errwatch"
     command = f"NO_COLOR=1 {errwatch} --config {config} --direct-scrape; echo EXITED=$?; sleep 60"
-    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command)
+    new_session(session, command)
     wait_until(
         lambda: "direct scrape every 2s: up" in tmux("capture-pane", "-p", "-t", session),
         15,

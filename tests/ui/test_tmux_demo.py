@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from errwatch.core.recording import load_session
-from tests.ui.tmuxing import leave, processes_mentioning, tmux
+from tests.ui.tmuxing import leave, new_session, processes_mentioning, tmux
 
 RATE = re.compile(r"\b[245](?:0\d|xx)\s+(\d+\.\d\d)/s")  # a code or a class
 
@@ -20,7 +20,7 @@ def test_errwatch_demo_in_tmux(tmp_path: Path, session: str, prometheus_bin: str
     # TMPDIR marks every child (their temp dir lives under it), to find leftovers.
     command = f"cd {tmp_path} && TMPDIR={tmp_path} {errwatch} demo; echo EXITED=$?; sleep 60"
     started = time.monotonic()
-    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command)
+    new_session(session, command)
     screen = ""
     first_data = None
     while time.monotonic() - started < 15:
@@ -51,7 +51,7 @@ def test_errwatch_demo_in_tmux(tmp_path: Path, session: str, prometheus_bin: str
 def start_demo(tmp_path: Path, session: str) -> None:
     errwatch = Path(sys.executable).parent / "errwatch"
     command = f"cd {tmp_path} && TMPDIR={tmp_path} {errwatch} demo; echo EXITED=$?; sleep 60"
-    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command)
+    new_session(session, command)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if "Start injection" in tmux("capture-pane", "-p", "-t", session):
@@ -80,17 +80,7 @@ def test_a_terminal_that_goes_away_ends_errwatch(tmp_path: Path, session: str) -
     config = tmp_path / "config.toml"
     config.write_text(f'[recording]\ndir = "{tmp_path / "sessions"}"\n')
     errwatch = Path(sys.executable).parent / "errwatch"
-    tmux(
-        "new-session",
-        "-d",
-        "-s",
-        session,
-        "-x",
-        "80",
-        "-y",
-        "24",
-        f"cd {tmp_path} && {errwatch} --config {config}",
-    )
+    new_session(session, f"cd {tmp_path} && {errwatch} --config {config}")
     deadline = time.monotonic() + 15
     while "q Quit" not in tmux("capture-pane", "-p", "-t", session):
         assert time.monotonic() < deadline, "the dashboard did not show up"

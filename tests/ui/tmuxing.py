@@ -18,6 +18,11 @@ def tmux(*args: str) -> str:
     ).stdout
 
 
+def new_session(session: str, command: str, width: int = 80, height: int = 24) -> None:
+    """Run ``command`` in a detached tmux session of ``width`` x ``height``."""
+    tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), command)
+
+
 def screen(session: str) -> str:
     """What a person sees in the pane now."""
     return tmux("capture-pane", "-p", "-t", session)
