@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import api_and_prometheus, report, tmux, tmux_new, tmux_sessions, venv_bin
+from tests.ui.tmuxing import children_of
 
 RUNS = 5
 IDLE_SECONDS = 30.0
@@ -26,14 +27,10 @@ TICKS = os.sysconf("SC_CLK_TCK")
 def pane_pid_child(session: str) -> int:
     """The command's process: the only child of the pane's shell."""
     shell = int(tmux("display-message", "-p", "-t", session, "#{pane_pid}"))
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == shell:
-            return int(entry)
-    raise SystemExit("the command has no process")
+    children = children_of(shell)
+    if not children:
+        raise SystemExit("the command has no process")
+    return children[0]
 
 
 def cpu_seconds(pid: int) -> float:

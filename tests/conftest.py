@@ -45,13 +45,19 @@ def prometheus_bin() -> str:
     return require_binary("prometheus", find_prometheus())
 
 
-def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
-    """Poll a condition on an external process; fail with ``what`` after ``timeout``."""
+def wait_until(
+    condition: Callable[[], object],
+    timeout: float,
+    what: str,
+    pause: Callable[[float], object] = time.sleep,
+) -> None:
+    """Poll a condition on an external process; fail with ``what`` after ``timeout``.
+    ``pause`` waits between two looks (0.05 s)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
-        time.sleep(0.05)
+        pause(0.05)
     pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 

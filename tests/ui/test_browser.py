@@ -123,12 +123,7 @@ def test_serve_in_chromium_screenshot_and_click_inject(tmp_path: Path, demo_api:
 
 def browsing(page: Any, condition: Callable[[], object], timeout: float, what: str) -> None:
     """wait_until, letting Playwright run meanwhile (its events only arrive inside its calls)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        page.wait_for_timeout(50)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+    wait_until(condition, timeout, what, pause=lambda s: page.wait_for_timeout(s * 1000))
 
 
 def _quiet(url: str) -> bool:
