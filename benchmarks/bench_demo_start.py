@@ -15,7 +15,7 @@ from pathlib import Path
 
 from benchmarks.common import report, tmux, tmux_new, tmux_sessions, venv_bin
 from errwatch.config import PrometheusConfig
-from errwatch.core.metrics import PrometheusSource
+from errwatch.core.metrics.source import PrometheusSource
 from errwatch.demo.prometheus import PrometheusServer, find_prometheus
 from errwatch.demo.stack import DemoApi
 

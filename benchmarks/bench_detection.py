@@ -35,8 +35,8 @@ from errwatch.config import (
     RecordingConfig,
     TargetConfig,
 )
-from errwatch.core.rates import SourceState
-from errwatch.core.timeline import EventKind
+from errwatch.core.incident.timeline import EventKind
+from errwatch.core.metrics.rates import SourceState
 from errwatch.demo.prometheus import PrometheusServer
 from errwatch.demo.stack import BackgroundTraffic, DemoApi
 from errwatch.sources import build_sources

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from benchmarks.common import percentile, report
 from errwatch.config import LogConfig
-from errwatch.core.logwatch import TracebackMonitor
+from errwatch.core.logs.logwatch import TracebackMonitor
 
 APPENDS = 200
 RECORD = (

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from benchmarks.common import percentile, report
 from errwatch.config import Config, LogConfig
-from errwatch.core.injector import Injector
-from errwatch.core.logwatch import TracebackMonitor
-from errwatch.core.rates import MetricsSnapshot, SourceState
+from errwatch.core.injection.injector import Injector
+from errwatch.core.logs.logwatch import TracebackMonitor
+from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
 from errwatch.ui.app import ErrwatchApp
 from errwatch.ui.tracebacks import TracebackPanel
 

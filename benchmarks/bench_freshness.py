@@ -23,8 +23,8 @@ import httpx
 
 from benchmarks.common import percentile, report
 from errwatch.config import Config, PrometheusConfig, TargetConfig
-from errwatch.core.injector import Injector
-from errwatch.core.metrics import PrometheusSource
+from errwatch.core.injection.injector import Injector
+from errwatch.core.metrics.source import PrometheusSource
 from errwatch.demo.prometheus import PrometheusServer, ScrapingServer, find_prometheus
 from errwatch.demo.stack import DemoApi
 from errwatch.demo.victoria import VictoriaMetricsServer, find_victoria_metrics

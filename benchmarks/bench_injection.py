@@ -20,10 +20,10 @@ from pathlib import Path
 
 from benchmarks.common import percentile, report
 from errwatch.config import InjectionConfig
-from errwatch.core.injector import INJECTION_HEADER, Injector
+from errwatch.core.injection.injector import INJECTION_HEADER, Injector
 from errwatch.demo.stack import DemoApi
 from tests.conftest import api_counter
-from tests.core.injected import arrivals, span_rate
+from tests.core.injection.injected import arrivals, span_rate
 
 RATES = (1, 10, 100, 500)
 REPEATS = 3

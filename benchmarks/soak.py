@@ -23,8 +23,8 @@ from pathlib import Path
 from textual.worker import WorkerState
 
 from errwatch.config import Config, InjectionConfig, RecordingConfig
-from errwatch.core.scan import scan_fds
-from errwatch.core.timeline import EventKind
+from errwatch.core.incident.timeline import EventKind
+from errwatch.core.logs.scan import scan_fds
 from errwatch.demo.process import free_port
 from errwatch.demo.prometheus import find_prometheus
 from errwatch.demo.stack import DemoStack, demo_config

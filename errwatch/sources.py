@@ -10,10 +10,10 @@ from pathlib import Path
 
 from errwatch import __version__
 from errwatch.config import Config
-from errwatch.core.incident import Incident
-from errwatch.core.injector import Injector
-from errwatch.core.logwatch import TracebackMonitor
-from errwatch.core.metrics import (
+from errwatch.core.incident.incident import Incident
+from errwatch.core.injection.injector import Injector
+from errwatch.core.logs.logwatch import TracebackMonitor
+from errwatch.core.metrics.source import (
     BridgedSource,
     MetricsSource,
     PrometheusSource,
@@ -53,8 +53,8 @@ def build_incident(
     config: Config, *, mode: str, clock: Callable[[], float] = time.time
 ) -> Incident:
     """The run's incident: alert rules and, unless [recording] is off, a started recording."""
-    from errwatch.core.promql import rate_query
-    from errwatch.core.recording import Recorder, apply_retention, session_path
+    from errwatch.core.incident.recording import Recorder, apply_retention, session_path
+    from errwatch.core.metrics.promql import rate_query
 
     injection = config.injection
     recorder = None

@@ -13,7 +13,7 @@ import pytest
 
 from errwatch.cli import main
 from errwatch.core.check import CROSSED, HEALTHY, UNUSABLE, CheckRun
-from errwatch.core.rates import SourceState
+from errwatch.core.metrics.rates import SourceState
 from errwatch.demo.process import free_port
 from tests.engines import EngineStack
 from tests.ui import scenes

@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 
 from errwatch.config import Config, InjectionConfig, RecordingConfig
-from errwatch.core.rates import SourceState
-from errwatch.core.recording import load_session
-from errwatch.core.report import analyse
-from errwatch.core.timeline import EventKind
+from errwatch.core.incident.recording import load_session
+from errwatch.core.incident.report import analyse
+from errwatch.core.incident.timeline import EventKind
+from errwatch.core.metrics.rates import SourceState
 from errwatch.demo.process import free_port
 from errwatch.demo.stack import DemoStack, demo_config
 from errwatch.sources import build_sources

@@ -10,8 +10,10 @@ import errwatch.core
 
 
 def test_core_does_not_import_textual() -> None:
-    modules = [f"errwatch.core.{m.name}" for m in pkgutil.iter_modules(errwatch.core.__path__)]
-    assert "errwatch.core.tracebacks" in modules
+    modules = [
+        m.name for m in pkgutil.walk_packages(errwatch.core.__path__, prefix="errwatch.core.")
+    ]
+    assert "errwatch.core.logs.tracebacks" in modules
     code = "\n".join(
         [*(f"import {name}" for name in modules), "import sys", "print(sorted(sys.modules))"]
     )
@@ -20,4 +22,4 @@ def test_core_does_not_import_textual() -> None:
     )
     loaded = eval(done.stdout)
     assert not [name for name in loaded if name == "textual" or name.startswith("textual.")]
-    assert "errwatch.core.tracebacks" in loaded
+    assert "errwatch.core.logs.tracebacks" in loaded

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.core import corpus
+from tests.core.logs import corpus
 from tests.privileges import obeying_file_modes
 from tests.realpython import logged
 
@@ -120,7 +120,7 @@ def test_without_json_a_readable_table(tmp_path: Path) -> None:
 
 
 def test_groups_past_the_cap_are_left_out_and_said_so(tmp_path: Path) -> None:
-    from errwatch.core.grouping import MAX_GROUPS
+    from errwatch.core.logs.grouping import MAX_GROUPS
 
     log = tmp_path / "many.log"
     extra = 5
@@ -176,5 +176,5 @@ def test_the_command_imports_no_ui_or_http_client(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
     heavy = {"textual", "rich", "httpx", "requests", "prometheus_api_client", "watchfiles", "flask"}
-    assert "errwatch.core.scan" in imported
+    assert "errwatch.core.logs.scan" in imported
     assert not {name.split(".")[0] for name in imported} & heavy

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from errwatch.cli import main
-from errwatch.core import timeline
-from errwatch.core.recording import Recorder, session_path
+from errwatch.core.incident import timeline
+from errwatch.core.incident.recording import Recorder, session_path
 
 T0 = 1_753_792_500.0  # 2025-07-29 12:35:00 UTC
 

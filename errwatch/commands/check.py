@@ -60,7 +60,7 @@ def run_check(args: argparse.Namespace) -> int:
     duration = duration_option(args.duration, "--duration")
     threshold = _threshold(args.max_error_ratio, config.dashboard.ratio_critical)
     from errwatch.core.check import UNUSABLE, CheckRun, watch
-    from errwatch.core.logwatch import TracebackMonitor
+    from errwatch.core.logs.logwatch import TracebackMonitor
     from errwatch.sources import build_metrics
 
     source = build_metrics(config, direct_scrape=args.direct_scrape)

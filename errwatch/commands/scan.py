@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from errwatch.errors import SourceError
 
 if TYPE_CHECKING:
-    from errwatch.core.grouping import ErrorGroup
-    from errwatch.core.scan import ScanResult
+    from errwatch.core.logs.grouping import ErrorGroup
+    from errwatch.core.logs.scan import ScanResult
 
 
 def register(
@@ -53,7 +53,7 @@ def _open(path: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Open every file first (a wrong path fails before any work), then scan them."""
-    from errwatch.core.scan import scan_fds
+    from errwatch.core.logs.scan import scan_fds
 
     with ExitStack() as stack:
         files = []

@@ -36,7 +36,7 @@ def _directory(args: argparse.Namespace) -> Path:
 
 def run_sessions(args: argparse.Namespace) -> int:
     """Print one line per recording, newest first."""
-    from errwatch.core.recording import list_sessions
+    from errwatch.core.incident.recording import list_sessions
 
     directory = _directory(args)
     infos = list_sessions(directory) if directory.is_dir() else []
@@ -56,7 +56,7 @@ def run_sessions(args: argparse.Namespace) -> int:
 
 def resolve_session(directory: Path, wanted: str | None) -> Path:
     """A recording from a path, a name or a unique prefix; the newest when none is given."""
-    from errwatch.core.recording import SUFFIX, list_sessions
+    from errwatch.core.incident.recording import SUFFIX, list_sessions
 
     if wanted is not None and Path(wanted).is_file():
         return Path(wanted)
@@ -77,8 +77,8 @@ def run_report(args: argparse.Namespace) -> int:
     """Render the post-mortem of one recording."""
     import sqlite3
 
-    from errwatch.core.recording import load_session
-    from errwatch.core.report import render
+    from errwatch.core.incident.recording import load_session
+    from errwatch.core.incident.report import render
 
     path = resolve_session(_directory(args), args.session)
     try:

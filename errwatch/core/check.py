@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from errwatch.core.grouping import ErrorGroup
-from errwatch.core.logwatch import TracebackMonitor, TracebackUpdate
-from errwatch.core.metrics import Backoff, MetricsSource
-from errwatch.core.rates import MetricsSnapshot, SourceState
+from errwatch.core.logs.grouping import ErrorGroup
+from errwatch.core.logs.logwatch import TracebackMonitor, TracebackUpdate
+from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
+from errwatch.core.metrics.source import Backoff, MetricsSource
 from errwatch.core.units import format_duration
 
 HEALTHY, CROSSED, UNUSABLE = 0, 1, 2

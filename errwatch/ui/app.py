@@ -26,11 +26,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
 from errwatch.config import Config
-from errwatch.core.guard import split_of
-from errwatch.core.incident import Incident
-from errwatch.core.injector import Injector
-from errwatch.core.logwatch import TracebackMonitor
-from errwatch.core.metrics import MetricsSource
+from errwatch.core.incident.incident import Incident
+from errwatch.core.injection.guard import split_of
+from errwatch.core.injection.injector import Injector
+from errwatch.core.logs.logwatch import TracebackMonitor
+from errwatch.core.metrics.source import MetricsSource
 from errwatch.ui.header import StatusBar
 from errwatch.ui.injection import InjectionPanel
 from errwatch.ui.rates import RatesPanel

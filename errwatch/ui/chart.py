@@ -9,8 +9,8 @@ from textual.reactive import reactive
 from textual_plotext import PlotextPlot
 
 from errwatch.config import DashboardConfig
-from errwatch.core.rates import MetricsSnapshot, RateSeries, by_class
-from errwatch.core.spans import Span, visible
+from errwatch.core.incident.spans import Span, visible
+from errwatch.core.metrics.rates import MetricsSnapshot, RateSeries, by_class
 from errwatch.ui.chartstyle import (
     APP_RATIO,
     CRITICAL,

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from errwatch.core.rates import MetricsSnapshot, SourceState
+from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
 from errwatch.core.units import format_duration
 
 _STATE_STYLE = {

@@ -15,8 +15,8 @@ from textual.reactive import reactive
 from textual.widgets import Button
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
-from errwatch.core.guard import ErrorSplit
-from errwatch.core.injector import InjectionStats, Injector, step_rate
+from errwatch.core.injection.guard import ErrorSplit
+from errwatch.core.injection.injector import InjectionStats, Injector, step_rate
 from errwatch.core.units import format_duration
 from errwatch.errors import ErrwatchError
 from errwatch.ui.readout import Readout

@@ -9,7 +9,7 @@ from textual.reactive import reactive
 from textual.widgets import Sparkline, Static
 
 from errwatch.config import PanelConfig
-from errwatch.core.panels import PanelReading, PanelState, format_value
+from errwatch.core.metrics.panels import PanelReading, PanelState, format_value
 
 
 def reading_text(reading: PanelReading | None) -> Text:

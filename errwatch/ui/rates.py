@@ -20,9 +20,9 @@ from textual.widgets import Digits
 from textual.worker import Worker, WorkerState
 
 from errwatch.config import DashboardConfig, PanelConfig
-from errwatch.core.metrics import Backoff, MetricsSource
-from errwatch.core.rates import MetricsSnapshot, SourceState, status_class
-from errwatch.core.spans import Span
+from errwatch.core.incident.spans import Span
+from errwatch.core.metrics.rates import MetricsSnapshot, SourceState, status_class
+from errwatch.core.metrics.source import Backoff, MetricsSource
 from errwatch.core.units import format_duration
 from errwatch.ui.chartstyle import CLASS_COLOURS, ChartView, rich_colour, series_colours
 from errwatch.ui.panels import PanelStrip

@@ -13,13 +13,13 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from errwatch.core.alerts import AlertState, AlertStatus, AlertTransition
-from errwatch.core.incident import Incident, IncidentUpdate, run_alert_command
-from errwatch.core.injector import InjectionStats
-from errwatch.core.logwatch import TracebackUpdate
-from errwatch.core.rates import MetricsSnapshot
-from errwatch.core.spans import Span
-from errwatch.core.timeline import EventKind, TimelineEvent
+from errwatch.core.incident.alerts import AlertState, AlertStatus, AlertTransition
+from errwatch.core.incident.incident import Incident, IncidentUpdate, run_alert_command
+from errwatch.core.incident.spans import Span
+from errwatch.core.incident.timeline import EventKind, TimelineEvent
+from errwatch.core.injection.injector import InjectionStats
+from errwatch.core.logs.logwatch import TracebackUpdate
+from errwatch.core.metrics.rates import MetricsSnapshot
 from errwatch.ui.readout import Readout
 
 _STYLE = {
@@ -136,8 +136,8 @@ class TimelinePanel(Vertical):
     @work(thread=True, exit_on_error=False, group="report", exclusive=True)
     def write_report(self, directory: Path) -> None:
         """Draft the post-mortem of this run into ``directory`` and say where."""
-        from errwatch.core.recording import load_session
-        from errwatch.core.report import render
+        from errwatch.core.incident.recording import load_session
+        from errwatch.core.incident.report import render
 
         recorder = self.incident.recorder
         if recorder is None:

@@ -11,8 +11,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from errwatch.core.events import ExceptionInfo, Frame
-from errwatch.core.grouping import ErrorGroup, in_app_frames, module_name
+from errwatch.core.logs.events import ExceptionInfo, Frame
+from errwatch.core.logs.grouping import ErrorGroup, in_app_frames, module_name
 
 _RELATION = {
     "cause": "was the direct cause of",

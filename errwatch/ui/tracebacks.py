@@ -21,9 +21,9 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Input, ProgressBar
 from textual.worker import Worker, WorkerState
 
-from errwatch.core.follow import FollowState
-from errwatch.core.grouping import ErrorGroup
-from errwatch.core.logwatch import TracebackMonitor, TracebackUpdate
+from errwatch.core.logs.follow import FollowState
+from errwatch.core.logs.grouping import ErrorGroup
+from errwatch.core.logs.logwatch import TracebackMonitor, TracebackUpdate
 from errwatch.ui.readout import Readout
 from errwatch.ui.traceback_detail import TracebackScreen, clock, origin, where
 

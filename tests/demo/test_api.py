@@ -6,7 +6,7 @@ import httpx
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from errwatch.core.tracebacks import parse_text
+from errwatch.core.logs.tracebacks import parse_text
 from errwatch.demo.api import create_app
 from errwatch.demo.stack import DemoApi
 from tests.conftest import wait_until

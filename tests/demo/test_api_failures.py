@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from prometheus_client import CollectorRegistry
 
-from errwatch.core.tracebacks import parse_text
+from errwatch.core.logs.tracebacks import parse_text
 from errwatch.demo.api import FAILURES_RULE, create_app
 from errwatch.demo.stack import DemoApi
 from tests.conftest import api_counter, wait_until

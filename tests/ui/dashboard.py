@@ -7,9 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from errwatch.config import AlertConfig, LogConfig, RecordingConfig
-from errwatch.core.injector import Injector
-from errwatch.core.logwatch import TracebackMonitor
-from errwatch.core.rates import MetricsSnapshot
+from errwatch.core.injection.injector import Injector
+from errwatch.core.logs.logwatch import TracebackMonitor
+from errwatch.core.metrics.rates import MetricsSnapshot
 from errwatch.sources import build_incident
 from errwatch.ui.app import ErrwatchApp
 from tests.ui import scenes

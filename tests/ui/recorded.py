@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from errwatch.core.rates import MetricsSnapshot
+from errwatch.core.metrics.rates import MetricsSnapshot
 
 
 class RecordedSource:

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from errwatch.config import Config, DashboardConfig, InjectionConfig, PrometheusConfig
-from errwatch.core.panels import PanelReading, PanelSeries, PanelState
-from errwatch.core.rates import MetricsSnapshot, RateSeries, SourceState
-from errwatch.core.spans import Span
+from errwatch.core.incident.spans import Span
+from errwatch.core.metrics.panels import PanelReading, PanelSeries, PanelState
+from errwatch.core.metrics.rates import MetricsSnapshot, RateSeries, SourceState
 
 AT = 1_800_000_000.0
 """The recorded "now" (2027-01-15 08:00 UTC)."""

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from errwatch.config import Config, TargetConfig
-from errwatch.core.injector import Injector
+from errwatch.core.injection.injector import Injector
 from errwatch.demo.process import free_port, spawn, terminate, wait_until_ok
 from errwatch.demo.stack import DemoApi
 from errwatch.ui.app import ErrwatchApp

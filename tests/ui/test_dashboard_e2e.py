@@ -8,7 +8,7 @@ import httpx
 from textual.pilot import Pilot
 
 from errwatch.config import Config, InjectionConfig, LogConfig, PrometheusConfig, TargetConfig
-from errwatch.core.rates import SourceState
+from errwatch.core.metrics.rates import SourceState
 from errwatch.demo.prometheus import PrometheusServer
 from errwatch.demo.stack import BackgroundTraffic, DemoApi
 from errwatch.sources import build_sources

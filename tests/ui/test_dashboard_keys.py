@@ -7,8 +7,8 @@ from pathlib import Path
 from textual.widgets import DataTable, Input, Static
 
 from errwatch.config import AlertConfig
-from errwatch.core.recording import load_session
-from errwatch.core.timeline import EventKind
+from errwatch.core.incident.recording import load_session
+from errwatch.core.incident.timeline import EventKind
 from errwatch.demo.process import free_port
 from errwatch.ui.app import KEYS, ErrwatchApp
 from errwatch.ui.injection import InjectionPanel

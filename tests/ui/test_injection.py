@@ -12,9 +12,9 @@ from textual.notifications import Notification, Notify
 from textual.widgets import Static
 
 from errwatch.config import Config, InjectionConfig, TargetConfig
-from errwatch.core.guard import ErrorSplit
-from errwatch.core.injector import Injector
-from errwatch.core.rates import MetricsSnapshot, SourceState
+from errwatch.core.injection.guard import ErrorSplit
+from errwatch.core.injection.injector import Injector
+from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
 from errwatch.demo.stack import DemoApi
 from errwatch.ui.app import ErrwatchApp
 from errwatch.ui.injection import InjectionPanel

@@ -12,9 +12,9 @@ from rich.text import Text
 from textual.pilot import Pilot
 
 from errwatch.config import Config, PanelConfig
-from errwatch.core.injector import Injector
-from errwatch.core.metrics import MetricsSource
-from errwatch.core.rates import MetricsSnapshot, SourceState
+from errwatch.core.injection.injector import Injector
+from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
+from errwatch.core.metrics.source import MetricsSource
 from errwatch.ui.app import ErrwatchApp
 from errwatch.ui.chart import ChartView, RateChart
 from errwatch.ui.header import StatusBar

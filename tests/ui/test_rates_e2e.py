@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from errwatch.config import Config, InjectionConfig, TargetConfig
-from errwatch.core.injector import Injector
-from errwatch.core.metrics import PrometheusSource
-from errwatch.core.rates import SourceState
+from errwatch.core.injection.injector import Injector
+from errwatch.core.metrics.rates import SourceState
+from errwatch.core.metrics.source import PrometheusSource
 from errwatch.ui.app import ErrwatchApp
 from errwatch.ui.chart import ChartView, RateChart
 from errwatch.ui.header import StatusBar

@@ -16,8 +16,8 @@ import pytest
 from textual.pilot import Pilot
 
 from errwatch.config import Config, PanelConfig
-from errwatch.core.injector import Injector
-from errwatch.core.rates import MetricsSnapshot
+from errwatch.core.injection.injector import Injector
+from errwatch.core.metrics.rates import MetricsSnapshot
 from errwatch.ui.app import ErrwatchApp
 from errwatch.ui.rates import RatesPanel
 from tests.ui import scenes

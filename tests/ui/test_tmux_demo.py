@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from errwatch.core.recording import load_session
+from errwatch.core.incident.recording import load_session
 from tests.ui.tmuxing import leave, new_session, processes_mentioning, tmux
 
 RATE = re.compile(r"\b[245](?:0\d|xx)\s+(\d+\.\d\d)/s")  # a code or a class

@@ -10,12 +10,12 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, ProgressBar, Static
 
 from errwatch.config import Config, LogConfig
-from errwatch.core.injector import Injector
-from errwatch.core.logwatch import TracebackMonitor, TracebackUpdate
-from errwatch.core.rates import MetricsSnapshot, SourceState
+from errwatch.core.injection.injector import Injector
+from errwatch.core.logs.logwatch import TracebackMonitor, TracebackUpdate
+from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
 from errwatch.ui.app import ErrwatchApp
 from errwatch.ui.tracebacks import NEW_MARK, TracebackPanel, TracebackScreen
-from tests.core import corpus
+from tests.core.logs import corpus
 from tests.realpython import logged
 from tests.ui.helpers import wait_for
 from tests.ui.recorded import RecordedSource

@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 
 import errwatch.ui
 from errwatch.config import LogConfig
-from errwatch.core.logwatch import TracebackMonitor
+from errwatch.core.logs.logwatch import TracebackMonitor
 from errwatch.ui.tracebacks import TracebackPanel
 from tests.ui.helpers import wait_for
 

@@ -1,0 +1,130 @@
+"""config.toml -> frozen dataclasses. Every error names the file and the key.
+
+The schema is :mod:`errwatch.config.schema`; one generic walker (:mod:`errwatch.config.reader`)
+checks types, parses durations and sizes once, rejects unknown keys with a suggestion and
+resolves log paths against the config file's directory.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from errwatch.config.environ import _with_overrides
+from errwatch.config.reader import _Reader
+from errwatch.config.schema import Config, PrometheusConfig
+from errwatch.core.units import format_duration
+from errwatch.errors import ConfigError
+
+
+def load_config(path: Path | str, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a config file, then ``ERRWATCH_*`` overrides from ``environ``."""
+    path = Path(path)
+    label = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{label}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{label}: is a directory, not a config file") from None
+    except OSError as error:
+        raise ConfigError(f"{label}: cannot read: {error.strerror}") from None
+    try:
+        table = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{label}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{label}: invalid TOML: {error}") from None
+    return config_from_mapping(table, label=label, base=path.parent, environ=environ)
+
+
+def config_from_mapping(
+    table: Mapping[str, Any],
+    *,
+    label: str,
+    base: Path,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Build a Config from an already parsed TOML table (and environment overrides)."""
+    _refuse_written_secrets(table, label)
+    if environ:
+        table = _with_overrides(table, environ, base)
+    reader = _Reader(label, base.resolve())
+    config: Config = reader.build(Config, table, "")
+    _check_prometheus(config.prometheus, label)
+    ratios = config.dashboard
+    if ratios.ratio_warning > ratios.ratio_critical:
+        raise ConfigError(
+            f"{label}: dashboard.ratio_warning ({ratios.ratio_warning}) is above "
+            f"dashboard.ratio_critical ({ratios.ratio_critical})"
+        )
+    injection = config.injection
+    if injection.rate > injection.max_rate:
+        raise ConfigError(
+            f"{label}: injection.rate ({injection.rate:g}) is above injection.max_rate "
+            f"({injection.max_rate:g})"
+        )
+    if injection.duration > injection.max_duration:
+        raise ConfigError(
+            f"{label}: injection.duration ({format_duration(injection.duration)}) is above "
+            f"injection.max_duration ({format_duration(injection.max_duration)})"
+        )
+    for index, alert in enumerate(config.alerts, 1):
+        if alert.value == "status_rate" and not alert.status:
+            raise ConfigError(
+                f'{label}: alerts[{index}].status: required when value is "status_rate"'
+            )
+    names = [alert.name for alert in config.alerts]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f'{label}: alerts: two rules are named "{name}"')
+    return config
+
+
+_WRITTEN_SECRETS = ("bearer_token", "token", "password")
+
+
+def _refuse_written_secrets(table: Mapping[str, Any], label: str) -> None:
+    prometheus = table.get("prometheus")
+    auth = prometheus.get("auth") if isinstance(prometheus, dict) else None
+    for key in auth if isinstance(auth, dict) else ():
+        if key in _WRITTEN_SECRETS:
+            env = "bearer_token" if "token" in key else "password"
+            raise ConfigError(
+                f"{label}: prometheus.auth.{key}: secrets do not go in the config file; name "
+                f"an environment variable ({env}_env) or a file ({env}_file) instead"
+            )
+
+
+def _check_prometheus(cfg: PrometheusConfig, label: str) -> None:
+    """Cross-key checks, then read the named secrets once so a mistake stops errwatch now."""
+    from errwatch.core.metrics.auth import CredentialError, load_credentials
+
+    def fail(key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{label}: prometheus.{key}: {problem}")
+
+    parts = urlsplit(cfg.url)
+    if parts.username or parts.password:
+        raise fail("url", "no credentials in the URL; use [prometheus.auth]")
+    auth = cfg.auth
+    if auth.bearer_token_env and auth.bearer_token_file:
+        raise fail("auth", "set bearer_token_env or bearer_token_file, not both")
+    if auth.password_env and auth.password_file:
+        raise fail("auth", "set password_env or password_file, not both")
+    has_bearer = bool(auth.bearer_token_env or auth.bearer_token_file)
+    has_password = bool(auth.password_env or auth.password_file)
+    if has_password and not auth.username:
+        raise fail("auth.username", "missing (password_env or password_file needs a user)")
+    if auth.username and not has_password:
+        raise fail("auth.username", "needs password_env or password_file")
+    if has_bearer and auth.username:
+        raise fail("auth", "a bearer token and basic auth are exclusive: choose one")
+    if cfg.ca_file and not cfg.tls_verify:
+        raise fail("ca_file", "is ignored when tls_verify = false: remove one of them")
+    try:
+        load_credentials(auth)
+    except CredentialError as error:
+        raise ConfigError(f"{label}: {error}") from None

@@ -1,0 +1,301 @@
+"""The configuration's schema: frozen dataclasses, each field with its unit and default.
+
+Durations and sizes are written "2s", "10MB" in TOML and parsed once by the reader
+(:mod:`errwatch.config.reader`); the ``check`` in a field's metadata validates its value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any, Literal
+
+from errwatch.core.units import parse_size
+
+DEFAULT_PATH = Path("config.toml")
+
+
+class _Marker:
+    """Tags an ``Annotated`` type with how its TOML value is read."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+_DURATION = _Marker("duration")
+_SIZE = _Marker("size")
+_PATH = _Marker("path")
+_URL = _Marker("url")
+
+Duration = Annotated[float, _DURATION]
+"""Seconds, written in TOML as "500ms", "2s", "1m"."""
+ByteSize = Annotated[int, _SIZE]
+"""Bytes, written in TOML as "512KB", "10MB"."""
+PathStr = Annotated[str, _PATH]
+"""A filesystem path or glob; relative ones are relative to the config file."""
+Url = Annotated[str, _URL]
+"""An http:// or https:// URL with a host."""
+
+Check = Callable[[Any], "str | None"]
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else f"must be greater than 0, got {value}"
+
+
+def _ratio(value: Any) -> str | None:
+    return None if 0 <= value <= 1 else f"must be between 0 and 1, got {value}"
+
+
+def _non_negative(value: Any) -> str | None:
+    return None if value >= 0 else f"must be 0 or more, got {value}"
+
+
+def _route(value: Any) -> str | None:
+    return None if str(value).startswith("/") else f'must start with "/", got "{value}"'
+
+
+_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def _metric_name(value: Any) -> str | None:
+    return None if _METRIC_NAME.fullmatch(value) else f'not a metric name: "{value}"'
+
+
+def _label_name(value: Any) -> str | None:
+    return None if _LABEL_NAME.fullmatch(value) else f'not a label name: "{value}"'
+
+
+def _label_name_or_empty(value: Any) -> str | None:
+    return _label_name(value) if value else None
+
+
+def _existing_file(value: Any) -> str | None:
+    return None if not value or Path(value).is_file() else f"file not found: {value}"
+
+
+def _not_blank(value: Any) -> str | None:
+    return None if str(value).strip() else "must not be empty"
+
+
+def _backfill(value: Any) -> str | None:
+    if value in ("all", "none"):
+        return None
+    try:
+        parse_size(value)
+    except ValueError:
+        return f'must be "all", "none" or a size like "10MB", got "{value}"'
+    return None
+
+
+def _checked(default: Any, check: Check) -> Any:
+    return field(default=default, metadata={"check": check})
+
+
+@dataclass(frozen=True, slots=True)
+class TargetConfig:
+    """The API under test."""
+
+    url: Url = "http://localhost:5000"
+    """Base URL of the API; fault injection and direct scraping go there."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthConfig:
+    """Where the PromQL API's credentials live; the secrets themselves never go in config.toml."""
+
+    bearer_token_env: str = ""
+    """Environment variable holding a bearer token; default none."""
+    bearer_token_file: PathStr = _checked("", _existing_file)
+    """File holding a bearer token (one line); default none."""
+    username: str = ""
+    """User name for basic auth; default none."""
+    password_env: str = ""
+    """Environment variable holding the basic-auth password; default none."""
+    password_file: PathStr = _checked("", _existing_file)
+    """File holding the basic-auth password; default none."""
+
+
+@dataclass(frozen=True, slots=True)
+class PrometheusConfig:
+    """Where request rates come from."""
+
+    url: Url = "http://localhost:9090"
+    """Prometheus (or any PromQL engine) base URL."""
+    refresh: Duration = _checked(2.0, _positive)
+    """Time between two polls; default "2s"."""
+    timeout: Duration = _checked(2.0, _positive)
+    """Timeout of one query; default "2s"."""
+    range: Duration = _checked(300.0, _positive)
+    """Time span the chart shows; default "5m"."""
+    rate_window: Duration = _checked(10.0, _positive)
+    """Window of rate(); at least 4x the scrape interval; default "10s"."""
+    metric: str = _checked("http_requests_total", _metric_name)
+    """Counter of HTTP requests."""
+    status_label: str = _checked("status", _label_name)
+    """Label holding the HTTP status code (status, code, status_code)."""
+    route_label: str = _checked("endpoint", _label_name_or_empty)
+    """Label holding the route template; "" when there is none (no test/app split)."""
+    selector: str = ""
+    """Extra label matchers added to every query, e.g. 'job="api"'; default none."""
+    job: str = "api"
+    """Scrape job of the API, used to tell "target down" (up == 0) from "no traffic"."""
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    """Bearer token or basic auth, read from the environment or files."""
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Extra HTTP headers on every query (e.g. X-Scope-OrgID); default none."""
+    tls_verify: bool = True
+    """Check the server's TLS certificate; default true."""
+    ca_file: PathStr = _checked("", _existing_file)
+    """CA bundle (PEM) that signed the server's certificate; default: the system's."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    """One followed log: a path or a glob."""
+
+    path: PathStr
+    """File or glob to follow (a glob may match rotated files); relative to the config file."""
+    backfill: str = _checked("all", _backfill)
+    """What to read of existing content at start: "all", "none" or the last N ("10MB")."""
+
+
+@dataclass(frozen=True, slots=True)
+class InjectionConfig:
+    """Fault injection against the API's test route."""
+
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
+    """HTTP method of injected requests."""
+    route: str = _checked("/error", _route)
+    """Path the requests go to; default "/error"."""
+    rate: float = _checked(5.0, _positive)
+    """Requests per second in total (not per worker); default 5."""
+    duration: Duration = _checked(60.0, _positive)
+    """Injection stops by itself after this long; default "1m"."""
+    concurrency: int = _checked(50, _positive)
+    """Most requests in flight at once; default 50."""
+    timeout: Duration = _checked(2.0, _positive)
+    """Timeout of one injected request; default "2s"."""
+    max_rate: float = _checked(500.0, _positive)
+    """Hard cap on the rate that nothing (UI, command line) can exceed; default 500."""
+    max_duration: Duration = _checked(600.0, _positive)
+    """Hard cap on the duration; default "10m"."""
+    headers: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}))
+    """Extra request headers; default none (X-Errwatch-Injection is always set)."""
+    body: str = ""
+    """Request body sent as is (set Content-Type in headers); default none."""
+    allow_remote: tuple[str, ...] = ()
+    """Hosts other than loopback that may be targeted; default none."""
+    guard_ratio: float = _checked(0.05, _ratio)
+    """Abort when the application's own 5xx ratio passes this (0..1, 0 = off); default 0.05."""
+    guard_hold: Duration = _checked(0.0, _non_negative)
+    """How long the ratio must stay above the guard before aborting; default "0s"."""
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardConfig:
+    """How the dashboard presents what it sees."""
+
+    ratio_warning: float = _checked(0.01, _ratio)
+    """5xx ratio shown as a warning (0..1); default 0.01."""
+    ratio_critical: float = _checked(0.05, _ratio)
+    """5xx ratio shown as critical (0..1); default 0.05."""
+
+
+AlertValueName = Literal[
+    "error_ratio", "app_error_ratio", "status_rate", "traceback_rate", "new_group"
+]
+
+
+def _status(value: Any) -> str | None:
+    ok = len(value) == 3 and (value.isdigit() or (value[0].isdigit() and value[1:] == "xx"))
+    return (
+        None
+        if ok or not value
+        else f'must be a code like "500" or a class like "5xx", got "{value}"'
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertConfig:
+    """One ``[[alerts]]`` rule over errwatch's own values."""
+
+    name: str
+    """Shown in the banner, the timeline and the report."""
+    value: AlertValueName
+    """error_ratio, app_error_ratio (injected traffic left out), status_rate, traceback_rate
+    (per minute) or new_group."""
+    threshold: float = 0.0
+    """Fires when the value is above it (ratios 0..1, rates per second); default 0."""
+    hold: Duration = field(default=0.0, metadata={"key": "for"})
+    """``for``: how long the value must stay above the threshold; default "0s". For
+    new_group, how long the alert stays firing after the newest new group."""
+    status: str = _checked("", _status)
+    """For status_rate: a code ("500") or a class ("5xx")."""
+    bell: bool = True
+    """Ring the terminal bell when it fires; default true."""
+    command: tuple[str, ...] = ()
+    """Optional argv run when it fires or resolves, with the alert as JSON on stdin."""
+
+
+DEFAULT_ALERTS = (
+    AlertConfig("5xx ratio above 5%", "error_ratio", threshold=0.05, hold=3.0),
+    AlertConfig("application 5xx ratio above 1%", "app_error_ratio", threshold=0.01, hold=10.0),
+    AlertConfig("new traceback group", "new_group", hold=60.0),
+)
+"""The rules of the shipped config.toml; a config without [[alerts]] gets them too
+(``alerts = []`` turns them all off)."""
+
+
+def _state_dir() -> str:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return os.path.join(base, "errwatch", "sessions")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingConfig:
+    """Where and how long dashboard runs are recorded."""
+
+    enabled: bool = True
+    """Record each dashboard run; default true."""
+    dir: PathStr = field(default_factory=_state_dir)
+    """Directory of the recordings; default $XDG_STATE_HOME/errwatch/sessions."""
+    keep: Duration = _checked(7 * 86400.0, _positive)
+    """Recordings older than this are deleted at start; default "7d"."""
+    max_size: ByteSize = _checked(500_000_000, _positive)
+    """The oldest recordings are deleted beyond this total size; default "500MB"."""
+    report_lang: Literal["fr", "en"] = "fr"
+    """Language of the post-mortem the dashboard's `r` writes; default "fr" (the seed's)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PanelConfig:
+    """An extra chart: any PromQL expression, drawn over the chart range."""
+
+    expr: str = _checked(dataclasses.MISSING, _not_blank)
+    """PromQL expression; required."""
+    title: str = _checked(dataclasses.MISSING, _not_blank)
+    """Title over the panel; required."""
+    unit: str = ""
+    """How values read: "%" (a 0..1 ratio), "s", "bytes", "req/s" or any text; default none."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole configuration."""
+
+    target: TargetConfig = field(default_factory=TargetConfig)
+    prometheus: PrometheusConfig = field(default_factory=PrometheusConfig)
+    logs: tuple[LogConfig, ...] = ()
+    injection: InjectionConfig = field(default_factory=InjectionConfig)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    panels: tuple[PanelConfig, ...] = ()
+    alerts: tuple[AlertConfig, ...] = DEFAULT_ALERTS
+    recording: RecordingConfig = field(default_factory=RecordingConfig)

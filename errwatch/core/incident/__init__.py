@@ -1,0 +1,1 @@
+"""The incident: alerts, timeline, recording in SQLite, the post-mortem report."""

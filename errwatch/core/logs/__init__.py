@@ -1,0 +1,1 @@
+"""Logs: following files like ``tail -F``, reading tracebacks, grouping them, offline scans."""

@@ -1,0 +1,173 @@
+"""Bytes of log lines -> traceback events at grep speed; the reader live following uses too.
+
+:class:`TracebackReader` takes bytes made of complete lines. While no traceback is open
+it does not look at lines one by one: it searches the bytes for the two anchors a
+traceback can start with (``Traceback (most recent call last):`` anywhere in a line,
+which also covers chained, ExceptionGroup, ``Exception in thread`` and JSON-escaped
+tracebacks, and ``  File `` at the start of a line, for a SyntaxError printed without a
+header), hands the parser only the last lines before each anchor (where its log record
+is), then feeds it line by line until the traceback is over. Live following feeds it what
+each read brings; :func:`scan_file` feeds it a file in windows of bounded size. Same
+reader, same parser: both paths give the same events.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from errwatch.core.logs.events import TracebackEvent
+from errwatch.core.logs.grouping import MAX_GROUPS, ErrorGroup, GroupStore
+from errwatch.core.logs.lines import LONG_LINE_MARK_BYTES, MAX_LINE, Buffer, decode_line, find
+from errwatch.core.logs.tracebacks import LOOKBACK, TracebackParser
+
+HEADER_BYTES = b"Traceback (most recent call last):"
+FILE_LINE = b"  File "
+_FILE_NEEDLE = b"\n" + FILE_LINE
+WINDOW = 8 * 1024 * 1024
+"""Bytes read at once by a scan: large enough for searches to run at memory speed,
+small enough that memory stays bounded whatever the file size."""
+
+
+class TracebackReader:
+    """Feeds one log's bytes to its parser, skipping in bulk what cannot be a traceback."""
+
+    def __init__(
+        self,
+        source: str = "",
+        *,
+        clock: Callable[[], float] = time.time,
+        count_lines: bool = True,
+    ) -> None:
+        self.parser = TracebackParser(source, clock=clock)
+        self.count_lines = count_lines
+
+    def feed(self, data: Buffer, end: int | None = None) -> list[TracebackEvent]:
+        """Read ``data[:end]``, which holds complete lines (it ends with a newline)."""
+        end = len(data) if end is None else end
+        parser = self.parser
+        out: list[TracebackEvent] = []
+        header_at = file_at = -2  # -2: not searched yet; -1: none until the end
+        pos = 0
+        while pos < end:
+            if parser.at_rest:
+                if header_at == -2 or 0 <= header_at < pos:
+                    header_at = find(data, HEADER_BYTES, pos, end)
+                if file_at == -2 or 0 <= file_at < pos:
+                    file_at = _file_line(data, pos, end)
+                anchor = min((at for at in (header_at, file_at) if at >= 0), default=end)
+                if anchor == header_at:
+                    anchor = data.rfind(b"\n", pos, anchor) + 1 or pos
+                if anchor > pos:
+                    count = data.count(b"\n", pos, anchor) if self.count_lines else None
+                    parser.skip(_last_lines(data, pos, anchor), count)
+                    pos = anchor
+                    if pos >= end:
+                        break
+            newline = data.find(b"\n", pos, end)
+            stop = newline if newline >= 0 else end
+            out.extend(parser.feed(decode_line(data[pos:stop])))
+            pos = stop + 1
+        return out
+
+
+def _file_line(data: Buffer, pos: int, end: int) -> int:
+    """Start of the next line beginning with ``  File `` (``pos`` is a line start)."""
+    if data.startswith(FILE_LINE, pos) and pos + len(FILE_LINE) <= end:
+        return pos
+    found = find(data, _FILE_NEEDLE, pos, end)
+    return found + 1 if found >= 0 else -1
+
+
+def _last_lines(data: Buffer, start: int, stop: int) -> list[str]:
+    """The last :data:`LOOKBACK` lines of ``data[start:stop]`` (``stop`` is a line start)."""
+    lines: list[str] = []
+    line_end = stop - 1
+    while len(lines) < LOOKBACK and line_end >= start:
+        line_start = max(start, data.rfind(b"\n", start, line_end) + 1)
+        lines.append(decode_line(data[line_start:line_end]))
+        line_end = line_start - 1
+    lines.reverse()
+    return lines
+
+
+def scan_fd(fd: int, reader: TracebackReader, window: int = WINDOW) -> list[TracebackEvent]:
+    """Every traceback of an open file, read ``window`` bytes at a time."""
+    buf = bytearray(window)
+    filled = 0
+    skipping = False  # inside a line longer than MAX_LINE, past the part that is kept
+    events: list[TracebackEvent] = []
+    while True:
+        with memoryview(buf) as view:
+            got = os.readv(fd, [view[filled:]])
+        total = filled + got
+        start = 0
+        if skipping:
+            newline = buf.find(b"\n", 0, total)
+            skipping = newline < 0
+            start = total if skipping else newline + 1
+        last = buf.rfind(b"\n", start, total)
+        if last >= 0:
+            events.extend(reader.feed(buf[start : last + 1] if start else buf, last + 1 - start))
+            start = last + 1
+        elif total - start > MAX_LINE:
+            # One line longer than MAX_LINE: keep its first part, as live following does.
+            kept = bytes(buf[start : start + MAX_LINE])
+            events.extend(reader.feed(kept + LONG_LINE_MARK_BYTES + b"\n"))
+            start, skipping = total, True
+        if not got:
+            if total > start and not skipping:  # a last line without its newline
+                events.extend(reader.feed(bytes(buf[start:total]) + b"\n"))
+            break
+        filled = total - start
+        buf[:filled] = buf[start:total]
+        if filled == len(buf):  # a line longer than the window (small windows only)
+            buf.extend(bytes(len(buf)))
+    events.extend(reader.parser.finish())
+    return events
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """What ``errwatch scan`` found in some files."""
+
+    events: int
+    """Complete traceback events (the groups hold these)."""
+    incomplete: int
+    """Tracebacks cut off before their exception line."""
+    groups: tuple[ErrorGroup, ...]
+    """By count, most first."""
+    logged: Mapping[str, tuple[float | None, float | None]]
+    """Per fingerprint, the first and last time the log itself gives (None without one)."""
+    dropped: int = 0
+    """Groups pushed out by the cap on groups kept (:data:`MAX_GROUPS`)."""
+
+
+def scan_fds(
+    files: Iterable[tuple[str, int]], window: int = WINDOW, max_groups: int = MAX_GROUPS
+) -> ScanResult:
+    """Group the complete tracebacks of already opened files (name, descriptor)."""
+    store = GroupStore(max_groups=max_groups)
+    logged: dict[str, tuple[float | None, float | None]] = {}
+    complete = incomplete = 0
+    for name, fd in files:
+        reader = TracebackReader(name, count_lines=False)
+        for event in scan_fd(fd, reader, window):
+            if not event.complete:
+                incomplete += 1
+                continue
+            complete += 1
+            group, _ = store.add(event)
+            at = event.record.timestamp if event.record is not None else None
+            first, last = logged.get(group.fingerprint, (None, None))
+            if at is not None:
+                first = at if first is None else min(first, at)
+                last = at if last is None else max(last, at)
+            logged[group.fingerprint] = (first, last)
+            if len(logged) > 2 * max_groups:  # forget the times of groups pushed out
+                logged = {key: times for key, times in logged.items() if key in store}
+    groups = sorted(store.groups(), key=lambda group: (-group.count, -group.last_seen))
+    kept = {group.fingerprint: logged[group.fingerprint] for group in groups}
+    return ScanResult(complete, incomplete, tuple(groups), kept, store.dropped)

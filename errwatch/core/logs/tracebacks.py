@@ -1,0 +1,563 @@
+"""Log lines -> Python traceback events.
+
+One :class:`TracebackParser` per log file is fed line by line. Live following and
+offline scans reach it through the same reader (:mod:`errwatch.core.logs.scan`), which
+skips the lines that cannot start a traceback (:func:`is_anchor`) in bulk, so both
+paths give the same events.
+
+A traceback is emitted once its final exception is known and the block has ended: at
+the next log record, when the writer has gone quiet (:meth:`TracebackParser.idle`), or
+at the end of the input (:meth:`TracebackParser.finish`). A block cut off before its
+exception line is emitted as incomplete, never dropped. Formats read: plain and chained
+tracebacks, 3.11-3.13 caret lines and colours, ExceptionGroup boxes, SyntaxError without
+a ``Traceback`` header, notes and multi-line messages, ``Exception in thread``,
+``logging.exception`` records, a traceback escaped in a JSON line, and several
+tracebacks interleaved line by line (every final exception counted, marked uncertain).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from enum import Enum, auto
+
+from errwatch.core.logs.events import ExceptionInfo, Frame, TracebackEvent
+from errwatch.core.logs.exgroups import BOX_START, IN_BOX, box_closed, read_box
+from errwatch.core.logs.lines import strip_ansi
+from errwatch.core.logs.logrecords import RECORD, RecordContext, json_traceback, parse_record
+
+__all__ = [
+    "ExceptionInfo",
+    "Frame",
+    "RecordContext",
+    "TracebackEvent",
+    "TracebackParser",
+    "is_anchor",
+    "parse_lines",
+    "parse_text",
+]
+
+HEADER = "Traceback (most recent call last):"
+CAUSE = "The above exception was the direct cause of the following exception:"
+CONTEXT = "During handling of the above exception, another exception occurred:"
+
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]*)", line (?P<line>\d+)(?:, in (?P<func>.+?))?\s*$')
+_SYNTAX_FRAME = re.compile(r'^  File "[^"]*", line \d+\s*$')
+_EXCEPTION = re.compile(
+    r"^(?P<type>[A-Za-z_]\w*(?:\.(?:<locals>|[A-Za-z_]\w*))*)(?::(?: (?P<message>.*))?)?$"
+)
+_SYNTAX_TYPES = frozenset({"SyntaxError", "IndentationError", "TabError"})
+_SOURCE_NOISE = re.compile(r"^\s*(?:[~^]+|\.\.\.<\d+ lines>\.\.\.)\s*$")
+_CARETS = re.compile(r"^\s+\^+\s*$")
+_REPEATED = re.compile(r"^\s*\[Previous line repeated (\d+) more times?\]\s*$")
+_THREAD = re.compile(r"^Exception in thread (?P<thread>.+?):?\s*$")
+
+LOOKBACK = 20
+"""Lines before a traceback searched for its log record (or ``Exception in thread``)."""
+MAX_BLOCK_LINES = 2000
+MAX_BLOCK_CHARS = 1024 * 1024
+"""Lines and characters of text kept per traceback; parsing goes on, the text is cut
+and says so."""
+MAX_MESSAGE_LINES = 200
+"""Message and note lines (or MAX_BLOCK_CHARS) after which a block without a next
+record is closed."""
+SYNTAX_LINES = 4
+"""Lines between a headerless ``File`` line and its SyntaxError (source, carets)."""
+
+
+def is_anchor(line: str) -> bool:
+    """Whether a line can start a traceback; any other line only matters as context."""
+    return HEADER in line or line.startswith("  File ")
+
+
+class _State(Enum):
+    IDLE = auto()
+    FRAMES = auto()  # after a header: frames and source lines
+    MESSAGE = auto()  # after the exception line: message lines, notes
+    CHAINED = auto()  # after "The above exception..." / "During handling..."
+    BOX = auto()  # inside an ExceptionGroup box
+    AFTER_BOX = auto()  # the box ended: only a chain message may follow
+    INTERRUPTED = auto()  # a record line inside the frames: cut off, or interleaved?
+    SYNTAX = auto()  # a headerless `File` line: a SyntaxError, if one follows
+
+
+@dataclass(slots=True)
+class _Block:
+    start_line: int | None
+    record: RecordContext | None
+    thread: str | None
+    lines: list[str] = field(default_factory=list)
+    dropped: int = 0
+    chars: int = 0
+    done: list[ExceptionInfo] = field(default_factory=list)
+    frames: list[Frame] = field(default_factory=list)
+    exc_type: str = ""
+    message: list[str] = field(default_factory=list)
+    group: tuple[ExceptionInfo, ...] = ()
+    pending_blank: int = 0
+    box: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+    extra_headers: int = 0
+    others: list[ExceptionInfo] = field(default_factory=list)
+    """Final exceptions of tracebacks interleaved with this one."""
+    mixed: bool = False
+    """Lines of another writer were found inside this block."""
+
+    def keep(self, line: str) -> None:
+        self.chars += len(line)
+        if len(self.lines) < MAX_BLOCK_LINES and self.chars <= MAX_BLOCK_CHARS:
+            self.lines.append(line)
+        else:
+            self.dropped += 1
+
+    def current(self) -> ExceptionInfo:
+        return ExceptionInfo(self.exc_type, _join(self.message), tuple(self.frames), "", self.group)
+
+
+class TracebackParser:
+    """Incremental parser for one log file; ``feed`` each line, collect events."""
+
+    def __init__(self, source: str = "", *, clock: Callable[[], float] = time.time) -> None:
+        self.source = source
+        self.line_no: int | None = 0
+        self._now = clock
+        self._state = _State.IDLE
+        self._block: _Block | None = None
+        self._lookback: deque[str] = deque(maxlen=LOOKBACK)
+        self.last_line_at = 0.0
+        self.incomplete = 0
+
+    @property
+    def at_rest(self) -> bool:
+        """Whether no traceback is open: the next lines may be skipped up to an anchor."""
+        return self._state is _State.IDLE
+
+    def feed(self, raw: str) -> list[TracebackEvent]:
+        """Consume one line (without its newline); return the events it completed."""
+        if self.line_no is not None:
+            self.line_no += 1
+        self.last_line_at = self._now()
+        out: list[TracebackEvent] = []
+        if self._state is _State.IDLE and not is_anchor(raw):
+            self._lookback.append(strip_ansi(raw))
+        else:
+            self._step(strip_ansi(raw), out)
+        return out
+
+    def feed_many(self, lines: Iterable[str]) -> list[TracebackEvent]:
+        """Consume many lines at once."""
+        out: list[TracebackEvent] = []
+        for raw in lines:
+            out.extend(self.feed(raw))
+        return out
+
+    def skip(self, lines: list[str], count: int | None) -> None:
+        """At rest: ``count`` lines without an anchor went by, ``lines`` being the last of
+        them (at least the last :data:`LOOKBACK`). Same as feeding them one by one."""
+        assert self._state is _State.IDLE
+        self._lookback.extend(strip_ansi(line) for line in lines[-LOOKBACK:])
+        self.line_no = None if count is None or self.line_no is None else self.line_no + count
+        self.last_line_at = self._now()
+
+    def wants_idle(self) -> bool:
+        """Whether the open block would end if no more lines came (see :meth:`idle`)."""
+        state = self._state
+        block = self._block
+        return state in (_State.MESSAGE, _State.AFTER_BOX, _State.INTERRUPTED) or (
+            state is _State.BOX and block is not None and box_closed(block.box[-1])
+        )
+
+    def idle(self) -> list[TracebackEvent]:
+        """The writer went quiet: a block that could end here ends (complete, or cut off)."""
+        if not self.wants_idle():
+            return []
+        out: list[TracebackEvent] = []
+        self._end(out)
+        return out
+
+    def expire(self, timeout: float) -> list[TracebackEvent]:
+        """Close a block that has waited ``timeout`` seconds for its end."""
+        if self._state is _State.IDLE or self._now() - self.last_line_at < timeout:
+            return []
+        return self.finish()
+
+    def finish(self) -> list[TracebackEvent]:
+        """End of input: emit what is open (incomplete if its exception line never came)."""
+        out: list[TracebackEvent] = []
+        self._end(out)
+        return out
+
+    def _end(self, out: list[TracebackEvent]) -> None:
+        block = self._block
+        state = self._state
+        if block is None:
+            return
+        if state is _State.SYNTAX:
+            if _reached_carets(block):
+                self._close(out, complete=False)
+            else:
+                self._abandon([], out)
+        elif state is _State.INTERRUPTED:
+            held, block.held = block.held, []
+            self._close(out, complete=False)
+            for line in held:
+                self._step(line, out)
+        elif state is _State.BOX:
+            closed = box_closed(block.box[-1])
+            self._end_box()
+            self._close(out, complete=closed)
+        elif state is _State.CHAINED:
+            self._unchain()
+            self._close(out, complete=False)
+        else:
+            self._close(out, complete=state in (_State.MESSAGE, _State.AFTER_BOX))
+
+    # -- the state machine ---------------------------------------------------------
+
+    def _step(self, line: str, out: list[TracebackEvent]) -> None:
+        handler = _HANDLERS[self._state]
+        handler(self, line, out)
+
+    def _idle_line(self, line: str, out: list[TracebackEvent]) -> None:
+        if line.startswith(HEADER):
+            self._open(line, _State.FRAMES)
+        elif BOX_START.match(line):
+            self._open(line, _State.BOX)
+            assert self._block is not None
+            self._block.box.append(line)
+        elif _SYNTAX_FRAME.match(line):
+            self._open(line, _State.SYNTAX)
+            self._add_frame(line)
+        elif HEADER in line and self._json_line(line, out):
+            self._lookback.clear()
+        else:
+            self._lookback.append(line)
+
+    def _open(self, line: str, state: _State) -> None:
+        lookback = self._lookback
+        thread = _THREAD.match(lookback[-1]) if lookback else None
+        record = next(
+            (parse_record(prev) for prev in reversed(lookback) if RECORD.match(prev)), None
+        )
+        lookback.clear()
+        self._block = _Block(self.line_no, record, thread.group("thread") if thread else None)
+        self._block.keep(line)
+        self._state = state
+
+    def _frame_line(self, line: str, out: list[TracebackEvent]) -> None:
+        block = self._block
+        assert block is not None
+        if line[:1] in (" ", "\t"):
+            block.keep(line)
+            self._add_frame(line)
+            return
+        if not line.strip() or _REPEATED.match(line):
+            block.keep(line)
+            return
+        if line.startswith(HEADER):  # another traceback's lines are interleaved with ours
+            block.keep(line)
+            block.extra_headers += 1
+            return
+        exception = _EXCEPTION.match(line)
+        if exception and not RECORD.match(line):
+            self._exception_line(line, exception)
+            return
+        if RECORD.match(line) and block.frames:
+            block.held.append(line)
+            self._state = _State.INTERRUPTED
+            return
+        # Anything else: the block was cut off (a new record, another kind of line).
+        self._close(out, complete=False)
+        self._step(line, out)
+
+    def _add_frame(self, line: str) -> None:
+        """An indented line: a frame, its source line, or a caret/repetition line."""
+        block = self._block
+        assert block is not None
+        frame = _FRAME.match(line)
+        repeated = _REPEATED.match(line)
+        if frame:
+            block.frames.append(
+                Frame(frame.group("file"), int(frame.group("line")), frame.group("func") or "?")
+            )
+        elif repeated and block.frames:
+            block.frames[-1] = replace(block.frames[-1], repeated=int(repeated.group(1)))
+        elif block.frames and not block.frames[-1].source and not _SOURCE_NOISE.match(line):
+            block.frames[-1] = replace(block.frames[-1], source=line.strip())
+
+    def _exception_line(self, line: str, exception: re.Match[str]) -> None:
+        block = self._block
+        assert block is not None
+        block.keep(line)
+        info = ExceptionInfo(exception.group("type"), exception.group("message") or "")
+        if block.exc_type and (block.extra_headers or block.mixed):
+            block.others.append(info)
+        else:
+            block.exc_type, block.message = info.type, [info.message]
+        self._state = _State.MESSAGE
+
+    def _syntax_line(self, line: str, out: list[TracebackEvent]) -> None:
+        block = self._block
+        assert block is not None
+        exception = _EXCEPTION.match(line)
+        if exception and exception.group("type") in _SYNTAX_TYPES:
+            self._exception_line(line, exception)
+        elif (
+            line[:1] == " " and not line.startswith("  File ") and len(block.lines) <= SYNTAX_LINES
+        ):
+            self._frame_line(line, out)
+        elif _reached_carets(block):  # a SyntaxError cut off by the next record
+            self._close(out, complete=False)
+            self._step(line, out)
+        else:
+            self._abandon([line], out)
+
+    def _abandon(self, more: list[str], out: list[TracebackEvent]) -> None:
+        """A headerless ``File`` line that no SyntaxError followed: plain lines after all."""
+        block = self._block
+        assert block is not None
+        self._block = None
+        self._state = _State.IDLE
+        self._lookback.append(block.lines[0])
+        for line in [*block.lines[1:], *more]:
+            if is_anchor(line):
+                self._step(line, out)
+            else:
+                self._lookback.append(line)
+
+    def _interrupted_line(self, line: str, out: list[TracebackEvent]) -> None:
+        block = self._block
+        assert block is not None
+        held, block.held = block.held, []
+        resumes = (
+            line[:1] in (" ", "\t")
+            or line.startswith(HEADER)
+            or (_EXCEPTION.match(line) is not None and not RECORD.match(line))
+        )
+        if resumes:
+            # Another writer's record landed inside our frames: keep going, but the
+            # frames of the block may now be a mix.
+            for item in held:
+                block.keep(item)
+            block.mixed = True
+            self._state = _State.FRAMES
+            self._frame_line(line, out)
+            return
+        self._close(out, complete=False)
+        for item in [*held, line]:
+            self._step(item, out)
+
+    def _message_line(self, line: str, out: list[TracebackEvent]) -> None:
+        block = self._block
+        assert block is not None
+        stripped = line.strip()
+        if stripped in (CAUSE, CONTEXT):
+            self._chain(line, "cause" if stripped == CAUSE else "context")
+            return
+        if (
+            line.startswith(HEADER)
+            or BOX_START.match(line)
+            or RECORD.match(line)
+            or _THREAD.match(line)
+            or _SYNTAX_FRAME.match(line)
+        ):
+            self._close(out, complete=True)
+            self._step(line, out)
+            return
+        if block.extra_headers > len(block.others):
+            # Interleaved tracebacks still owe final exceptions: frames and exception
+            # lines belong to them, not to our message.
+            exception = _EXCEPTION.match(line)
+            if line[:1] in (" ", "\t"):
+                self._state = _State.FRAMES
+                self._frame_line(line, out)
+                return
+            if exception:
+                self._exception_line(line, exception)
+                return
+        if not stripped:
+            block.pending_blank += 1
+            return
+        if len(block.message) >= MAX_MESSAGE_LINES or block.chars > MAX_BLOCK_CHARS:
+            self._close(out, complete=True)
+            self._step(line, out)
+            return
+        # Multi-line message or add_note() lines: they belong to the exception.
+        for _ in range(block.pending_blank):
+            block.keep("")
+            block.message.append("")
+        block.pending_blank = 0
+        block.keep(line)
+        block.message.append(line)
+
+    def _chain(self, line: str, relation: str) -> None:
+        block = self._block
+        assert block is not None
+        block.done.append(replace(block.current(), relation=relation))
+        for _ in range(block.pending_blank):
+            block.keep("")
+        block.keep(line)
+        block.frames, block.exc_type, block.message, block.group = [], "", [], ()
+        block.pending_blank = 0
+        self._state = _State.CHAINED
+
+    def _chained_line(self, line: str, out: list[TracebackEvent]) -> None:
+        block = self._block
+        assert block is not None
+        if not line.strip():
+            block.keep(line)
+        elif line.startswith(HEADER):
+            block.keep(line)
+            self._state = _State.FRAMES
+        elif BOX_START.match(line):
+            block.keep(line)
+            block.box = [line]
+            self._state = _State.BOX
+        else:
+            # A separator with nothing after it: keep what the chain holds so far.
+            self._unchain()
+            self._close(out, complete=False)
+            self._step(line, out)
+
+    def _unchain(self) -> None:
+        block = self._block
+        assert block is not None
+        if block.done:
+            last = block.done.pop()
+            block.frames, block.exc_type = list(last.frames), last.type
+            block.message, block.group = [last.message], last.group
+
+    def _box_line(self, line: str, out: list[TracebackEvent]) -> None:
+        block = self._block
+        assert block is not None
+        if IN_BOX.match(line):
+            block.box.append(line)
+            block.keep(line)
+            return
+        self._end_box()
+        self._state = _State.AFTER_BOX
+        self._step(line, out)
+
+    def _end_box(self) -> None:
+        block = self._block
+        assert block is not None
+        info = read_box(block.box, _chain_of)
+        block.box = []
+        if info is not None:
+            block.exc_type, block.message = info.type, [info.message]
+            block.frames, block.group = list(info.frames), info.group
+
+    def _after_box_line(self, line: str, out: list[TracebackEvent]) -> None:
+        block = self._block
+        assert block is not None
+        stripped = line.strip()
+        if not stripped:
+            block.pending_blank += 1
+        elif stripped in (CAUSE, CONTEXT):
+            self._chain(line, "cause" if stripped == CAUSE else "context")
+        else:
+            self._close(out, complete=bool(block.exc_type))
+            self._step(line, out)
+
+    def _json_line(self, line: str, out: list[TracebackEvent]) -> bool:
+        """A JSON log record with a traceback in one of its fields."""
+        found = json_traceback(line, HEADER)
+        if found is None:
+            return False
+        context, text = found
+        nested = TracebackParser(self.source, clock=self._now)
+        for event in parse_lines(text.splitlines(), nested):
+            out.append(replace(event, line_no=self.line_no, record=context))
+        self.incomplete += nested.incomplete
+        return True
+
+    def _close(self, out: list[TracebackEvent], *, complete: bool) -> None:
+        block = self._block
+        assert block is not None
+        chain = list(block.done)
+        if block.exc_type:
+            chain.append(block.current())
+        if block.dropped:
+            block.lines.append(f"[errwatch: {block.dropped} more lines not kept]")
+        mixed = block.mixed or block.extra_headers > 0
+        incomplete = ExceptionInfo("<incomplete traceback>", "", tuple(block.frames))
+        final = chain[-1] if chain else incomplete
+        links: list[tuple[ExceptionInfo, tuple[ExceptionInfo, ...]]]
+        if mixed:
+            # One event per final exception seen; a header without one is incomplete.
+            links = [(info, (info,)) for info in [final, *block.others]]
+            missing = block.extra_headers + 1 - len(links)
+            links.extend((incomplete, ()) for _ in range(missing))
+        else:
+            links = [(final, tuple(chain))]
+        text = "\n".join(block.lines)
+        now = self._now()
+        for info, info_chain in links:
+            event = TracebackEvent(
+                type=info.type,
+                message=info.message,
+                frames=tuple(block.frames) if mixed else info.frames,
+                chain=info_chain,
+                text=text,
+                source=self.source,
+                line_no=block.start_line,
+                arrived=now,
+                record=block.record,
+                complete=complete and info is not incomplete,
+                thread=block.thread,
+                uncertain=mixed,
+            )
+            self.incomplete += not event.complete
+            out.append(event)
+        self._block = None
+        self._state = _State.IDLE
+        self._lookback.clear()
+
+
+_HANDLERS: dict[_State, Callable[[TracebackParser, str, list[TracebackEvent]], None]] = {
+    _State.IDLE: TracebackParser._idle_line,
+    _State.FRAMES: TracebackParser._frame_line,
+    _State.MESSAGE: TracebackParser._message_line,
+    _State.CHAINED: TracebackParser._chained_line,
+    _State.BOX: TracebackParser._box_line,
+    _State.AFTER_BOX: TracebackParser._after_box_line,
+    _State.INTERRUPTED: TracebackParser._interrupted_line,
+    _State.SYNTAX: TracebackParser._syntax_line,
+}
+
+
+def _reached_carets(block: _Block) -> bool:
+    """Whether a headerless ``File`` block got as far as its caret line: a SyntaxError
+    whose exception line never came, not ordinary text that starts like a frame."""
+    return any(_CARETS.match(line) for line in block.lines[1:])
+
+
+def _join(message: list[str]) -> str:
+    return "\n".join(message).rstrip()
+
+
+def parse_lines(
+    lines: Iterable[str], parser: TracebackParser | None = None
+) -> list[TracebackEvent]:
+    """Every traceback in some lines, the input ending after them."""
+    parser = parser if parser is not None else TracebackParser()
+    events = parser.feed_many(lines)
+    events.extend(parser.finish())
+    return events
+
+
+def parse_text(text: str, source: str = "") -> list[TracebackEvent]:
+    """Every traceback in a whole text (line by line; see errwatch.core.logs.scan for files)."""
+    return parse_lines(text.splitlines(), TracebackParser(source))
+
+
+def _chain_of(lines: list[str]) -> list[ExceptionInfo]:
+    """The chain of one part of an ExceptionGroup box (it may lack its header)."""
+    first = next((line for line in lines if line.strip()), "")
+    if not first.startswith(HEADER):
+        lines = [HEADER, *lines]  # a sub-exception that was never raised has no traceback
+    events = parse_lines(lines)
+    return list(events[0].chain) if events else []

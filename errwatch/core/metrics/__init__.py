@@ -1,0 +1,1 @@
+"""Request rates: Prometheus and direct scrapes, PromQL, rate maths, credentials, panels."""

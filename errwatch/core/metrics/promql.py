@@ -1,0 +1,257 @@
+"""PromQL text and the API's answers: the queries errwatch asks, and what the replies mean.
+
+Everything here is plain functions over strings and decoded JSON, shared by every
+PromQL engine errwatch talks to (Prometheus, VictoriaMetrics, Thanos, Mimir).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from errwatch.config import PrometheusConfig
+from errwatch.core.metrics.panels import PanelSeries
+from errwatch.core.metrics.rates import RateSeries, SourceState, add_series
+
+MAX_POINTS = 11_000
+"""Prometheus refuses range queries of more than 11,000 points per series."""
+
+PART_LABEL = "errwatch_part"
+"""Label errwatch adds inside its query to mark requests to the injection route."""
+TEST_PART = "test"
+
+_RE2_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
+# VictoriaMetrics answers 422 for a query it cannot parse as well as for one it cannot
+# run; its parser's messages say which.
+_PARSE_MARKERS = (
+    "cannot parse",
+    "unparsed data",
+    "unexpected token",
+    "syntax error",
+    "unknown func",
+)
+
+
+def string_literal(value: str) -> str:
+    """A PromQL double-quoted string (Go escapes, which JSON's are a subset of)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def regex_escape(text: str) -> str:
+    """``text`` matched literally by an RE2 regular expression."""
+    return _RE2_SPECIAL.sub(r"\\\1", text)
+
+
+def selector(cfg: PrometheusConfig) -> str:
+    """``{job="api"}`` from the configured extra matchers (braces optional in the config)."""
+    inner = cfg.selector.strip()
+    if inner.startswith("{") and inner.endswith("}"):
+        inner = inner[1:-1].strip()
+    return f"{{{inner}}}" if inner else ""
+
+
+def window(seconds: float) -> str:
+    """A PromQL range: whole seconds, at least 1."""
+    return f"{max(1, round(seconds))}s"
+
+
+def rate_query(cfg: PrometheusConfig, injection_route: str | None = None) -> str:
+    """Requests per second by status over the rate window, summed over everything else.
+
+    With a route label and an injection route, requests to that route get
+    ``errwatch_part="test"`` so one query tells test errors from application errors.
+    """
+    rate = f"rate({cfg.metric}{selector(cfg)}[{window(cfg.rate_window)}])"
+    if not (cfg.route_label and injection_route):
+        return f"sum by ({cfg.status_label}) ({rate})"
+    tagged = (
+        f"label_replace({rate}, {string_literal(PART_LABEL)}, {string_literal(TEST_PART)}, "
+        f"{string_literal(cfg.route_label)}, {string_literal(regex_escape(injection_route))})"
+    )
+    return f"sum by ({cfg.status_label}, {PART_LABEL}) ({tagged})"
+
+
+def up_query(cfg: PrometheusConfig) -> str:
+    """``up`` of the API's scrape job: 0 means the target is down, not that it has no traffic."""
+    return f"up{{job={string_literal(cfg.job)}}}"
+
+
+def range_step(span: float, wanted: float = 1.0) -> float:
+    """The step for a range query over ``span`` seconds: ``wanted``, widened to <= 11,000 points."""
+    step = max(wanted, math.ceil(span / MAX_POINTS))
+    while span / step + 1 > MAX_POINTS:  # both ends count as points
+        step += 1
+    return step
+
+
+def sample_value(text: Any) -> float | None:
+    """A sample's value as PromQL writes it ("1.5", "NaN", "+Inf"); None when not finite.
+
+    NaN is what 0/0 gives (a ratio with no traffic), +Inf a division by 0: neither is a
+    number of requests, so the point is left out and the chart shows a gap, never a 0.
+    """
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def _points(
+    values: Iterable[Sequence[Any]], *, floor: float | None = None
+) -> tuple[tuple[float, float], ...]:
+    points = []
+    for at, text in values:
+        value = sample_value(text)
+        if value is None:
+            continue
+        points.append((float(at), value if floor is None else max(floor, value)))
+    return tuple(points)
+
+
+def parse_rates(
+    result: Any, status_label: str
+) -> tuple[tuple[RateSeries, ...], tuple[RateSeries, ...]]:
+    """A matrix from :func:`rate_query` -> (all routes by status, injection route by status).
+
+    A rate is never negative: PromQL's rate() already treats a drop as a counter reset,
+    and a negative value from any engine is clamped rather than drawn.
+    """
+    every: dict[str, list[RateSeries]] = {}
+    test: list[RateSeries] = []
+    for item in result:
+        labels = item["metric"]
+        one = RateSeries(str(labels.get(status_label, "?")), _points(item["values"], floor=0.0))
+        every.setdefault(one.status, []).append(one)
+        if labels.get(PART_LABEL) == TEST_PART:
+            test.append(one)
+    return add_series(*every.values()), add_series(test)
+
+
+def parse_panel(result: Any) -> tuple[PanelSeries, ...]:
+    """A matrix -> panel series named by their labels (``__name__`` left out)."""
+    series = []
+    for item in result:
+        labels = {k: v for k, v in item["metric"].items() if k != "__name__"}
+        name = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        series.append(PanelSeries(name, _points(item["values"])))
+    return tuple(sorted(series, key=lambda s: s.labels))
+
+
+def up_values(result: Any) -> tuple[float, ...]:
+    """The values of an instant ``up`` vector (one per target)."""
+    return tuple(float(item["value"][1]) for item in result)
+
+
+_SCRAPE_PREFIX = re.compile(r'^(?:Get|error when scraping) "[^"]*": ')
+
+
+def scrape_errors(data: Any, job: str) -> tuple[str, ...]:
+    """Why a job's targets are down, from ``/api/v1/targets``: each distinct last scrape
+    error, in the engine's words without the URL it starts with (Prometheus: ``Get "<url>":
+    ``, VictoriaMetrics: ``error when scraping "<url>": ``)."""
+    targets = data.get("activeTargets") if isinstance(data, dict) else None
+    found: dict[str, None] = {}
+    for target in targets if isinstance(targets, list) else ():
+        if not isinstance(target, dict) or target.get("health") != "down":
+            continue
+        labels = target.get("labels")
+        if not isinstance(labels, dict) or labels.get("job") != job:
+            continue
+        error = _SCRAPE_PREFIX.sub("", str(target.get("lastError") or "").strip())
+        if error:
+            found[error] = None
+    return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a query gave no data: a state and a plain explanation."""
+
+    state: SourceState
+    detail: str
+
+
+class QueryFailed(Exception):
+    """Raised inside a source to carry a :class:`Failure` out of a query."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.detail)
+        self.failure = failure
+
+
+def _text_of(body: str, content_type: str) -> str:
+    if "html" in content_type or body.lstrip().lower().startswith(("<!doctype", "<html")):
+        title = re.search(r"<title[^>]*>(.*?)</title>", body, re.IGNORECASE | re.DOTALL)
+        body = title.group(1) if title else re.sub(r"<[^>]+>", " ", body)
+        body = html.unescape(body)
+    return " ".join(body.split())[:200]
+
+
+def classify_response(status: int, content_type: str, body: str) -> Failure:
+    """Turn a non-200 answer from a PromQL API into a state with a plain explanation."""
+    if "json" in content_type:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and payload.get("status") == "error":
+            message = str(payload.get("error", "")).strip()
+            kind = str(payload.get("errorType", ""))
+            if status == 400 and kind == "bad_data":
+                return Failure(SourceState.BAD_QUERY, message)
+            if status == 422 and any(marker in message for marker in _PARSE_MARKERS):
+                return Failure(SourceState.BAD_QUERY, message)
+            label = kind if kind and not kind.isdigit() else f"HTTP {status}"
+            return Failure(SourceState.QUERY_ERROR, f"{label}: {message}")
+    text = _text_of(body, content_type)
+    if status in (401, 403):
+        what = "refused the credentials" if status == 401 else "forbids this query"
+        return Failure(
+            SourceState.UNAUTHORIZED,
+            f"HTTP {status}: the server {what} (see [prometheus.auth])",
+        )
+    if status == 400 and "auth" in text.lower():  # vmauth: 400 "cannot find the ... token"
+        return Failure(SourceState.UNAUTHORIZED, f"HTTP 400: {text} (see [prometheus.auth])")
+    html_page = "html" in content_type
+    by = " (an HTML page: a proxy in front of the engine?)" if html_page else ""
+    if status == 503 and not html_page:
+        return Failure(SourceState.STARTING, f"503 {text or 'Service Unavailable'}")
+    if status == 504:
+        return Failure(SourceState.TIMEOUT, f"HTTP 504 {text or 'Gateway Timeout'}{by}")
+    return Failure(SourceState.QUERY_ERROR, f"HTTP {status}: {text or 'no body'}{by}")
+
+
+def connection_detail(error: BaseException, where: str) -> Failure:
+    """A connection failure (no HTTP answer at all) as a state and a short reason."""
+    text = str(error)
+    reasons = (
+        (("Connection refused",), f"connection refused: nothing listens on {where}"),
+        (
+            (
+                "Name or service not known",
+                "nodename nor servname",
+                "name resolution",
+                "NameResolutionError",
+                "No address associated",
+            ),
+            f"DNS: cannot resolve the host of {where}",
+        ),
+        (
+            ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed"),
+            f"TLS: the certificate of {where} is not trusted "
+            "(set prometheus.ca_file, or tls_verify = false)",
+        ),
+        (("WRONG_VERSION_NUMBER", "wrong version number"), f"TLS: {where} does not speak TLS"),
+        (("No route to host",), f"no route to host {where}"),
+        (
+            ("RemoteDisconnected", "Connection reset", "Connection aborted"),
+            f"{where} closed the connection without answering",
+        ),
+    )
+    for markers, reason in reasons:
+        if any(marker in text for marker in markers):
+            return Failure(SourceState.UNREACHABLE, reason)
+    return Failure(SourceState.UNREACHABLE, f"{where}: {text.split(': ', 1)[-1][:160]}")

@@ -1,0 +1,140 @@
+"""The source against real engines (Prometheus 2.42 and VictoriaMetrics), same scenario each."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
+from errwatch.core.metrics.source import Backoff, PrometheusSource
+from tests.engines import EngineStack
+
+
+def traffic(api_url: str, *, ok: int = 5, errors: int = 2, missing: int = 1) -> None:
+    """A burst of requests: 200s, 500s on the injection route, 404s."""
+    with httpx.Client(base_url=api_url, timeout=2) as client:
+        for _ in range(ok):
+            client.get("/api/users")
+        for _ in range(errors):
+            client.get("/error")
+        for _ in range(missing):
+            client.get("/api/users/999")
+
+
+def poll_until(
+    source: PrometheusSource,
+    condition: Callable[[MetricsSnapshot], bool],
+    timeout: float,
+    what: str,
+    *,
+    between: Callable[[], None] = lambda: None,
+    seen: list[MetricsSnapshot] | None = None,
+) -> MetricsSnapshot:
+    """Poll as the dashboard does (refresh 0.25 s) until ``condition``; keep every snapshot."""
+    deadline = time.monotonic() + timeout
+    snapshot = source.poll()
+    while not condition(snapshot):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}; last: {snapshot}")
+        between()
+        time.sleep(0.25)
+        snapshot = source.poll()
+        if seen is not None:
+            seen.append(snapshot)
+    return snapshot
+
+
+def test_up_with_rates_by_status_and_test_errors_told_apart(engine: EngineStack) -> None:
+    source = PrometheusSource(engine.config(), injection_route="/error")
+
+    def all_three(s: MetricsSnapshot) -> bool:
+        now = s.current()
+        return all(now.get(code, 0) > 0 for code in ("200", "404", "500"))
+
+    snapshot = poll_until(
+        source, all_three, 20, "200, 404 and 500 rates", between=lambda: traffic(engine.api.url)
+    )
+    assert snapshot.state is SourceState.UP
+    assert snapshot.split
+    # Every 500 came from /error, the injection route: test errors, not the application's.
+    assert snapshot.current_test()["500"] == pytest.approx(snapshot.current()["500"])
+    assert snapshot.app_error_ratio() == 0.0
+    assert snapshot.error_ratio() is not None and snapshot.error_ratio() > 0.1
+    assert snapshot.age is not None and snapshot.age < 3.0
+    source.close()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "detail"),
+    [
+        ({"selector": 'job="nope"'}, 'no series match http_requests_total{job="nope"}'),
+        (
+            {"metric": "errwatch_nope_total", "job": "nope"},
+            'no series match errwatch_nope_total; no up{job="nope"} either '
+            "(not scraped yet, or another job name?)",
+        ),
+    ],
+    ids=["selector-matches-nothing", "unknown-metric-and-job"],
+)
+def test_no_data_is_its_own_state_never_zero(
+    engine: EngineStack, overrides: dict[str, str], detail: str
+) -> None:
+    snapshot = PrometheusSource(engine.config(**overrides)).poll()
+    assert snapshot.state is SourceState.NO_DATA
+    assert snapshot.series == () and snapshot.error_ratio() is None
+    assert snapshot.detail == detail
+
+
+def test_bad_promql_shows_the_engines_message_verbatim_and_is_not_retried_fast(
+    engine: EngineStack,
+) -> None:
+    source = PrometheusSource(engine.config(selector='job=~"('))
+    snapshot = source.poll()
+    assert snapshot.state is SourceState.BAD_QUERY
+    # What the engine itself says about that query, fetched directly.
+    now = time.time()
+    answer = httpx.get(
+        f"{engine.url}/api/v1/query_range",
+        params={"query": source.query, "start": now - 300, "end": now, "step": 1},
+    ).json()
+    message: str = answer["error"]
+    if engine.name == "prometheus":
+        assert snapshot.detail == message
+    else:  # VictoriaMetrics repeats the time range in its message; the rest is the same
+        assert snapshot.detail.split(": cannot", 1)[1] == message.split(": cannot", 1)[1]
+    assert Backoff(refresh=1.0).next_delay(snapshot.state) == 30.0
+
+
+def test_counter_reset_never_goes_negative_and_a_stopped_api_is_target_down(
+    engine: EngineStack,
+) -> None:
+    source = PrometheusSource(engine.config(), injection_route="/error")
+    burst = lambda: traffic(engine.api.url, ok=10, errors=0, missing=0)  # noqa: E731
+    poll_until(source, lambda s: s.current().get("200", 0) > 0, 20, "traffic", between=burst)
+
+    engine.api.restart()  # same port; every counter starts again from 0
+    seen: list[MetricsSnapshot] = []
+    after_reset = poll_until(
+        source,
+        lambda s: s.state is SourceState.UP and s.current().get("200", 0) > 0 and len(seen) > 8,
+        20,
+        "rates after the reset",
+        between=burst,
+        seen=seen,
+    )
+    negative = [p for s in seen for one in s.series for p in one.points if p[1] < 0]
+    assert not negative
+    assert after_reset.current()["200"] > 0
+
+    engine.api.stop()
+    down = poll_until(source, lambda s: s.state is SourceState.TARGET_DOWN, 15, "target down")
+    said, why = down.detail.split("; last scrape: ", 1)
+    assert said == 'up{job="api"} is 0 for its target: down, not "no traffic"'
+    assert why.startswith("dial tcp") and "connect: connection refused" in why  # engine's words
+
+    engine.api.start()
+    poll_until(source, lambda s: s.state is SourceState.UP, 20, "the target back up")
+    source.close()

@@ -1,0 +1,126 @@
+"""The PromQL errwatch writes and how it reads every kind of answer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from errwatch.config import PrometheusConfig
+from errwatch.core.metrics.promql import (
+    MAX_POINTS,
+    classify_response,
+    parse_rates,
+    range_step,
+    rate_query,
+    regex_escape,
+    up_query,
+)
+from errwatch.core.metrics.rates import SourceState
+
+
+def test_the_rate_query_splits_the_injection_route_in_one_request() -> None:
+    cfg = PrometheusConfig(selector='{job="api"}', rate_window=10.4)
+    assert rate_query(cfg, "/error") == (
+        "sum by (status, errwatch_part) (label_replace("
+        'rate(http_requests_total{job="api"}[10s]), '
+        '"errwatch_part", "test", "endpoint", "/error"))'
+    )
+
+
+def test_without_a_route_label_there_is_no_split() -> None:
+    cfg = PrometheusConfig(route_label="", status_label="code", metric="requests_total")
+    assert rate_query(cfg, "/error") == "sum by (code) (rate(requests_total[10s]))"
+
+
+def test_a_route_is_matched_literally() -> None:
+    assert regex_escape("/api/v1.2/items(x)") == r"/api/v1\.2/items\(x\)"
+    query = rate_query(PrometheusConfig(), "/a.b")
+    assert '"/a\\\\.b"' in query  # RE2 escape, then PromQL string escape
+
+
+def test_up_query_names_the_job() -> None:
+    assert up_query(PrometheusConfig(job='we"ird')) == 'up{job="we\\"ird"}'
+
+
+@pytest.mark.parametrize("span", [60, 300, 3_600, 86_400, 30 * 86_400, 365 * 86_400])
+def test_a_range_query_never_asks_more_than_11000_points(span: float) -> None:
+    step = range_step(span)
+    assert span / step + 1 <= MAX_POINTS
+    assert step == 1 or (span / (step - 1) + 1) > MAX_POINTS  # no wider than needed
+
+
+def test_five_minutes_keep_one_second_steps() -> None:
+    assert range_step(300) == 1
+
+
+def test_parse_rates_sums_parts_and_keeps_the_test_part() -> None:
+    result = [
+        {"metric": {"status": "500"}, "values": [[1, "1"], [2, "1"]]},
+        {"metric": {"status": "500", "errwatch_part": "test"}, "values": [[1, "3"], [2, "4"]]},
+        {"metric": {"status": "200"}, "values": [[1, "2"], [2, "NaN"]]},
+    ]
+    every, test = parse_rates(result, "status")
+    assert [(s.status, s.points) for s in every] == [
+        ("200", ((1.0, 2.0),)),
+        ("500", ((1.0, 4.0), (2.0, 5.0))),
+    ]
+    assert [(s.status, s.points) for s in test] == [("500", ((1.0, 3.0), (2.0, 4.0)))]
+
+
+def error(status: int, kind: str, message: str) -> tuple[int, str, str]:
+    body = json.dumps({"status": "error", "errorType": kind, "error": message})
+    return status, "application/json", body
+
+
+@pytest.mark.parametrize(
+    ("answer", "state", "detail"),
+    [
+        (
+            error(400, "bad_data", '1:29: parse error: unexpected "}"'),
+            SourceState.BAD_QUERY,
+            '1:29: parse error: unexpected "}"',  # verbatim
+        ),
+        (
+            error(422, "422", 'error when executing query="x{": unparsed data: "{"'),
+            SourceState.BAD_QUERY,  # VictoriaMetrics' parse error
+            'error when executing query="x{": unparsed data: "{"',
+        ),
+        (
+            error(422, "execution", "query processing would load too many samples"),
+            SourceState.QUERY_ERROR,
+            "execution: query processing would load too many samples",
+        ),
+        (
+            error(422, "422", "too many points for the given step"),
+            SourceState.QUERY_ERROR,
+            "HTTP 422: too many points for the given step",
+        ),
+        (
+            error(503, "timeout", "query timed out"),
+            SourceState.QUERY_ERROR,
+            "timeout: query timed out",
+        ),
+        (
+            (503, "text/plain", "Service Unavailable\n"),
+            SourceState.STARTING,
+            "503 Service Unavailable",
+        ),
+        (
+            (401, "text/plain", "Unauthorized"),
+            SourceState.UNAUTHORIZED,
+            "HTTP 401: the server refused the credentials (see [prometheus.auth])",
+        ),
+        (
+            (504, "text/html", "<html><title>504 Gateway Time-out</title></html>"),
+            SourceState.TIMEOUT,
+            "HTTP 504 504 Gateway Time-out (an HTML page: a proxy in front of the engine?)",
+        ),
+        ((500, "text/plain", ""), SourceState.QUERY_ERROR, "HTTP 500: no body"),
+    ],
+)
+def test_every_non_200_answer_is_a_state_with_a_plain_detail(
+    answer: tuple[int, str, str], state: SourceState, detail: str
+) -> None:
+    failure = classify_response(*answer)
+    assert (failure.state, failure.detail) == (state, detail)
