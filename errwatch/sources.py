@@ -53,7 +53,12 @@ def build_incident(
     config: Config, *, mode: str, clock: Callable[[], float] = time.time
 ) -> Incident:
     """The run's incident: alert rules and, unless [recording] is off, a started recording."""
-    from errwatch.core.incident.recording import Recorder, apply_retention, session_path
+    from errwatch.core.incident.recording import (
+        Recorder,
+        apply_retention,
+        private_dir,
+        session_path,
+    )
     from errwatch.core.metrics.promql import rate_query
 
     injection = config.injection
@@ -72,7 +77,7 @@ def build_incident(
             "errwatch": __version__,
         }
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            private_dir(directory)
             apply_retention(
                 directory,
                 max_age=config.recording.keep,

@@ -57,7 +57,20 @@ def session_path(directory: Path, started: float) -> Path:
     return path
 
 
+def private_dir(directory: Path) -> None:
+    """Create ``directory`` readable by its owner only (0700), or make it so if it is ours.
+
+    Recordings hold traceback samples, request paths and messages: not for other users of
+    a shared test host.
+    """
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if directory.stat().st_uid == os.getuid():
+        directory.chmod(0o700)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
+    # Created 0600 before SQLite opens it; SQLite gives its -wal and -shm the same mode.
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     connection = sqlite3.connect(path)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
@@ -87,7 +100,7 @@ class Recorder:
 
     def start(self) -> None:
         """Create the file and start writing; raises OSError/sqlite3.Error if it cannot."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         self._thread.start()
         self._ready.wait(10)
         if self._error is not None:

@@ -118,3 +118,20 @@ def test_retention_by_age_then_by_size(tmp_path: Path) -> None:
     removed = apply_retention(tmp_path, max_age=7 * 86400, max_bytes=9000, now=now, keep=paths[-1])
     assert removed == [paths[0], paths[1]]
     assert [p.exists() for p in paths] == [False, False, True, True]
+
+
+def test_recordings_are_private_to_their_owner(tmp_path: Path) -> None:
+    # Samples hold request paths and messages: not for the other users of a test host.
+    directory = tmp_path / "state" / "sessions"
+    directory.mkdir(parents=True, mode=0o755)
+    directory.chmod(0o755)
+    path = session_path(directory, 1_700_000_000.0)
+    recorder = Recorder(path, {"started": "1700000000"})
+    recorder.start()
+    recorder.add_event(event(1.0, EventKind.MARK, "a mark"))
+    assert recorder.sync()
+    modes = {p.name: p.stat().st_mode & 0o777 for p in directory.iterdir()}
+    recorder.close()
+    assert directory.stat().st_mode & 0o777 == 0o700
+    assert modes[path.name] == 0o600
+    assert modes[f"{path.name}-wal"] == 0o600  # SQLite's WAL follows the database's mode
