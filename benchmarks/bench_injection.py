@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from benchmarks.common import percentile, report
-from errwatch.config import InjectionConfig
-from errwatch.core.injection.injector import INJECTION_HEADER, Injector
+from errwatch.config import INJECTION_HEADER, InjectionConfig
+from errwatch.core.injection.injector import Injector
 from errwatch.demo.stack import DemoApi
 from tests.conftest import api_counter
 from tests.core.injection.injected import arrivals, span_rate

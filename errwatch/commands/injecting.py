@@ -23,7 +23,7 @@ from errwatch.config import Config, InjectionConfig
 from errwatch.core.injection.guard import ErrorSplit
 from errwatch.core.injection.injector import InjectionStats, Injector, check_target
 from errwatch.core.injection.probe import ErrorSplitProbe, run_guarded
-from errwatch.core.units import format_duration
+from errwatch.core.units import clip, format_duration
 from errwatch.errors import UsageError
 
 PROGRESS_INTERVAL = 0.2
@@ -42,9 +42,9 @@ def plan(
         try:
             asked = float(rate)
         except ValueError:
-            raise UsageError(f'--rate: expected requests per second, got "{rate}"') from None
+            raise UsageError(f'--rate: expected requests per second, got "{clip(rate)}"') from None
         if not math.isfinite(asked) or asked <= 0:
-            raise UsageError(f"--rate: must be greater than 0, got {rate}")
+            raise UsageError(f"--rate: must be greater than 0, got {clip(rate)}")
         if asked > cfg.max_rate:
             notes.append(
                 f"--rate {asked:g}/s is above injection.max_rate: injecting at {cfg.max_rate:g}/s"

@@ -9,6 +9,8 @@ from errwatch.config.loading import config_from_mapping, load_config
 from errwatch.config.schema import (
     DEFAULT_ALERTS,
     DEFAULT_PATH,
+    INJECTION_HEADER,
+    MAX_RATE,
     AlertConfig,
     AlertValueName,
     AuthConfig,
@@ -30,6 +32,8 @@ __all__ = [
     "DEFAULT_ALERTS",
     "DEFAULT_PATH",
     "ENV_PREFIX",
+    "INJECTION_HEADER",
+    "MAX_RATE",
     "AlertConfig",
     "AlertValueName",
     "AuthConfig",

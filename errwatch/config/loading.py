@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from errwatch.config.environ import _with_overrides
 from errwatch.config.reader import _Reader
-from errwatch.config.schema import Config, PrometheusConfig
+from errwatch.config.schema import INJECTION_HEADER, Config, PrometheusConfig
 from errwatch.core.units import format_duration
 from errwatch.errors import ConfigError
 
@@ -38,6 +38,8 @@ def load_config(path: Path | str, *, environ: Mapping[str, str] | None = None) -
         raise ConfigError(f"{label}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{label}: invalid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{label}: invalid TOML: arrays or tables nested too deeply") from None
     return config_from_mapping(table, label=label, base=path.parent, environ=environ)
 
 
@@ -62,6 +64,12 @@ def config_from_mapping(
             f"dashboard.ratio_critical ({ratios.ratio_critical})"
         )
     injection = config.injection
+    for name in injection.headers:
+        if name.lower() == INJECTION_HEADER.lower():
+            raise ConfigError(
+                f"{label}: injection.headers.{name}: errwatch sets this header itself "
+                "(the run id); it cannot be set in the config"
+            )
     if injection.rate > injection.max_rate:
         raise ConfigError(
             f"{label}: injection.rate ({injection.rate:g}) is above injection.max_rate "

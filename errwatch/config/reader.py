@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,8 +12,11 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_typ
 from urllib.parse import urlsplit
 
 from errwatch.config.schema import _DURATION, _PATH, _SIZE, Check, _Marker
-from errwatch.core.units import parse_duration, parse_size
+from errwatch.core.units import clip, parse_duration, parse_size
 from errwatch.errors import ConfigError
+
+MAX_NUMBER = 10**15
+"""No number in the config is sanely larger (TOML integers have no limit of their own)."""
 
 _TYPE_NAMES = {
     str: "a string",
@@ -36,7 +40,9 @@ def _toml_type(value: Any) -> str:
 
 def _show(value: Any) -> str:
     if isinstance(value, str):
-        return f'"{value}"'
+        return f'"{clip(value)}"'
+    if isinstance(value, int) and not isinstance(value, bool):
+        return clip(str(value))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict):
@@ -122,7 +128,13 @@ class _Reader:
 
     def convert_plain(self, value: Any, kind: type[Any], key: str) -> Any:
         fits = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        is_int = isinstance(value, int) and not isinstance(value, bool)
+        # TOML has inf and nan, and integers of any length: no setting is sane beyond these.
+        if is_int and abs(value) > MAX_NUMBER:
+            raise self.fail(key, f"{_show(value)} is out of range (at most {MAX_NUMBER:.0e})")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(key, f"must be a finite number, got {value}")
+        if kind is float and is_int:
             return float(value)
         if not fits:
             wanted = _TYPE_NAMES.get(kind, kind.__name__)
@@ -155,5 +167,9 @@ class _Reader:
             return str(expanded if expanded.is_absolute() else self.base / expanded)
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise self.fail(key, f'expected an http:// or https:// URL, got "{text}"')
+            raise self.fail(key, f'expected an http:// or https:// URL, got "{clip(text)}"')
+        try:
+            parts.port  # noqa: B018 (urlsplit checks the port only when asked)
+        except ValueError:
+            raise self.fail(key, f'port out of range 1-65535 in "{clip(text)}"') from None
         return text.rstrip("/")

@@ -49,6 +49,25 @@ def _positive(value: Any) -> str | None:
     return None if value > 0 else f"must be greater than 0, got {value}"
 
 
+def _between(low: float, high: float) -> Check:
+    """Greater than ``low`` and at most ``high``."""
+
+    def check(value: Any) -> str | None:
+        if value <= low:
+            return f"must be greater than {low:g}, got {value:g}"
+        return None if value <= high else f"must be at most {high:g}, got {value:g}"
+
+    return check
+
+
+INJECTION_HEADER = "X-Errwatch-Injection"
+"""errwatch's own header on every injected request, carrying the run id."""
+MAX_RATE = 5000.0
+"""The most requests per second one errwatch process sends on schedule (see the README)."""
+MAX_CONCURRENCY = 1000
+"""Each request in flight holds a socket; beyond this a process runs out of descriptors."""
+
+
 def _ratio(value: Any) -> str | None:
     return None if 0 <= value <= 1 else f"must be between 0 and 1, got {value}"
 
@@ -175,20 +194,22 @@ class InjectionConfig:
     """HTTP method of injected requests."""
     route: str = _checked("/error", _route)
     """Path the requests go to; default "/error"."""
-    rate: float = _checked(5.0, _positive)
+    rate: float = _checked(5.0, _between(0, MAX_RATE))
     """Requests per second in total (not per worker); default 5."""
     duration: Duration = _checked(60.0, _positive)
     """Injection stops by itself after this long; default "1m"."""
-    concurrency: int = _checked(50, _positive)
-    """Most requests in flight at once; default 50."""
+    concurrency: int = _checked(50, _between(0, MAX_CONCURRENCY))
+    """Most requests in flight at once (at most 1000); default 50."""
     timeout: Duration = _checked(2.0, _positive)
     """Timeout of one injected request; default "2s"."""
-    max_rate: float = _checked(500.0, _positive)
-    """Hard cap on the rate that nothing (UI, command line) can exceed; default 500."""
+    max_rate: float = _checked(500.0, _between(0, MAX_RATE))
+    """Hard cap on the rate that nothing (UI, command line) can exceed (at most 5000); default
+    500."""
     max_duration: Duration = _checked(600.0, _positive)
     """Hard cap on the duration; default "10m"."""
     headers: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}))
-    """Extra request headers; default none (X-Errwatch-Injection is always set)."""
+    """Extra request headers; default none (X-Errwatch-Injection is errwatch's own: it is
+    always set and cannot be set here)."""
     body: str = ""
     """Request body sent as is (set Content-Type in headers); default none."""
     allow_remote: tuple[str, ...] = ()

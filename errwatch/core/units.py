@@ -7,6 +7,10 @@ import re
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)?", re.IGNORECASE)
+MAX_DURATION = 366 * 86400.0
+"""No duration errwatch takes (timeouts, windows, retention) is sanely longer than a year."""
+MAX_SIZE = 1024**4
+"""No size errwatch takes (backfill, retention) is sanely larger than 1 TiB."""
 _SIZE_UNITS = {
     "b": 1,
     "kb": 1000,
@@ -29,7 +33,11 @@ def parse_duration(text: str) -> float:
         total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
         position = match.end()
     if not text or position != len(text):
-        raise ValueError(f'invalid duration "{text}" (write e.g. "500ms", "2s", "1m", "1h30m")')
+        raise ValueError(
+            f'invalid duration "{clip(text)}" (write e.g. "500ms", "2s", "1m", "1h30m")'
+        )
+    if not total <= MAX_DURATION:  # also catches inf, from a number of 400 digits
+        raise ValueError(f'duration "{clip(text)}" is longer than the most errwatch takes (366d)')
     return total
 
 
@@ -37,9 +45,17 @@ def parse_size(text: str) -> int:
     """Bytes in a size such as ``"10MB"``, ``"512KiB"`` or ``"100"``; ValueError otherwise."""
     match = _SIZE.fullmatch(text.strip())
     if match is None:
-        raise ValueError(f'invalid size "{text}" (write e.g. "512KB", "10MB", "1GiB")')
+        raise ValueError(f'invalid size "{clip(text)}" (write e.g. "512KB", "10MB", "1GiB")')
     unit = (match.group(2) or "B").lower()
-    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+    size = float(match.group(1)) * _SIZE_UNITS[unit]
+    if not size <= MAX_SIZE:
+        raise ValueError(f'size "{clip(text)}" is larger than the most errwatch takes (1024GiB)')
+    return int(size)
+
+
+def clip(text: str, limit: int = 40) -> str:
+    """A value quoted in an error message, cut so that one line stays one line."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def format_duration(seconds: float) -> str:

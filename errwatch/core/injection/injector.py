@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import math
 import secrets
 import time
 from collections.abc import Mapping
@@ -21,12 +22,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from errwatch.config import InjectionConfig
+from errwatch.config import INJECTION_HEADER, InjectionConfig
 from errwatch.core.injection.guard import ErrorGuard, ErrorSplit
 from errwatch.core.injection.latency import LatencyHistogram
 from errwatch.errors import UsageError
 
-INJECTION_HEADER = "X-Errwatch-Injection"
 MIN_RATE = 0.1
 """Slowest rate accepted, in requests per second."""
 RATE_STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
@@ -233,13 +233,21 @@ class Injector:
             duration=limit,
             started_at=time.time(),
         )
-        # The run id is set last: a configured header cannot hide the injection.
-        headers = {**self.cfg.headers, INJECTION_HEADER: run_id}
+        # The config refuses errwatch's own header; a config built in code cannot forge it.
+        own = INJECTION_HEADER.lower()
+        headers = {k: v for k, v in self.cfg.headers.items() if k.lower() != own}
+        headers[INJECTION_HEADER] = run_id
         limits = httpx.Limits(
             max_connections=self.cfg.concurrency, max_keepalive_connections=self.cfg.concurrency
         )
+        # trust_env=False: HTTP_PROXY and the like must not carry injected requests off
+        # loopback (the target check above would be for nothing) nor answer in its place.
         client = httpx.AsyncClient(
-            timeout=self.cfg.timeout, limits=limits, headers=headers, transport=self._transport
+            timeout=self.cfg.timeout,
+            limits=limits,
+            headers=headers,
+            transport=self._transport,
+            trust_env=False,
         )
         try:
             stopped_by = await self._schedule(client, limit)
@@ -277,10 +285,17 @@ class Injector:
                 epoch = now if last_due is None else max(now, last_due + 1 / self._rate)
                 index = 0
             due = epoch + index / self._rate
-            if due >= deadline:
+            # Far behind schedule (an absurd rate, a starved loop), ``due`` alone would reach
+            # the deadline only after rate x duration turns of this loop: the clock ends it
+            # too, and what was due but never started is counted as skipped, not lost.
+            if due >= deadline or loop.time() >= deadline:
                 await self._sleep_until(deadline)
                 if self._rate_changed:
                     continue
+                due_count = math.ceil(
+                    (deadline - epoch) * self._rate - 1e-9
+                )  # float noise is no request
+                self._counters.skipped += max(0, due_count - index)
                 return self._head.stopped_by or "duration"
             if due > loop.time():
                 await self._sleep_until(due)
@@ -289,8 +304,11 @@ class Injector:
             last_due = due
             if len(self._tasks) >= self.cfg.concurrency:
                 self._counters.skipped += 1
-                continue
-            self._launch(client)
+            else:
+                self._launch(client)
+            # Behind schedule the loop never sleeps: yield anyway, so a stop, a signal or
+            # the duration is seen whatever the rate.
+            await asyncio.sleep(0)
         return self._head.stopped_by
 
     async def _sleep_until(self, when: float) -> None:

@@ -8,8 +8,8 @@ import time
 import httpx
 import pytest
 
-from errwatch.config import InjectionConfig
-from errwatch.core.injection.injector import INJECTION_HEADER, Injector, check_target
+from errwatch.config import INJECTION_HEADER, InjectionConfig
+from errwatch.core.injection.injector import Injector, check_target
 from errwatch.demo.process import free_port
 from errwatch.demo.stack import DemoApi
 from errwatch.errors import UsageError
