@@ -92,8 +92,8 @@ def proxy_problem(proxy: ProxyConfig) -> tuple[str, str] | None:
     """
     kind = proxy.fault.kind
     if proxy.tcp and kind == "abort":
-        return "fault.kind", '"abort" answers an HTTP status: a tcp:// link takes delay, reset '
-        "or refuse"
+        why = '"abort" answers an HTTP status: a tcp:// link takes delay, reset or refuse'
+        return "fault.kind", why
     if not proxy.tcp and kind == "refuse":
         return (
             "fault.kind",
