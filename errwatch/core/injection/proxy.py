@@ -39,6 +39,8 @@ FAULT_HEADER = b"X-Errwatch-Fault"
 """Set on every answer the proxy makes itself (an abort, an unreachable upstream)."""
 CONNECT_TIMEOUT = 5.0
 """Seconds to open a connection to the upstream before answering 504."""
+SMALL = 16 * 1024
+"""Bodies up to this size are read whole and written with their head."""
 MAX_IDLE = 64
 """Idle upstream connections kept for reuse."""
 _NO_BODY = (204, 304)
@@ -193,6 +195,10 @@ class HttpProxy(Listener):
             headers.append((b"Content-Length", str(length).encode()))
         start = request.first + b" " + self.upstream.base + exchange.target + b" HTTP/1.1"
         out = render_head(start, headers)
+        if length is not None and 0 < length <= SMALL and not exchange.expects:
+            # A small body goes with its head in one write, and can be sent again.
+            out += await reader.readexactly(length)
+            exchange.length = length = 0
         try:
             up_reader, up_writer, waited, response = await self._send(out, exchange, reader, writer)
         except _UpstreamFailed as failure:
@@ -302,10 +308,16 @@ class HttpProxy(Listener):
             headers.append((b"Connection", b"close"))
         elif not modern:
             headers.append((b"Connection", b"keep-alive"))
-        writer.write(render_head(b"HTTP/1.1 " + response.second + b" " + response.third, headers))
-        if length is None and not _bodiless(request, status):
+        head = render_head(b"HTTP/1.1 " + response.second + b" " + response.third, headers)
+        if length is not None and 0 < length <= SMALL:
+            # Head and small body in one write: one segment for the client to wake up for.
+            writer.write(head + await up_reader.readexactly(length))
+            await writer.drain()
+        elif length is None and not _bodiless(request, status):
+            writer.write(head)
             await relay_to_end(up_reader, writer)
         else:
+            writer.write(head)
             await relay_body(up_reader, writer, length, framed=framed_out)
             await writer.drain()
         self.count_status(status)
