@@ -15,13 +15,14 @@ from errwatch.core.units import format_duration
 
 def describe_proxy(stats: ProxyStats, errors: ErrorSplit | None, now: float, choice: str) -> Text:
     """What the link's fault does, its window; the counters; the API's answer to it."""
-    head = Text.assemble((stats.name, "bold"), " ", (stats.fault, "bold"))
+    head = Text.assemble((f"{stats.name}:", "bold"), " ", (stats.fault, "bold"))
     if stats.active:
         limit = f" of {format_duration(stats.duration)}" if stats.duration else ""
         head.append(f"  {format_duration(round(stats.elapsed(now)))}{limit}")
     elif stats.stopped_by:
         head.append(f"  stopped: {stats.stopped_by}", "dim")
-    head.append(f"  {stats.listen} -> {stats.upstream}", "dim")
+    else:
+        head.append(f"  on {stats.listen}", "dim")
 
     counts = Text.assemble("forwarded ", (str(stats.forwarded), "bold"), "  faulted ")
     counts.append(str(stats.total_faulted), "bold red" if stats.total_faulted else "bold")

@@ -79,7 +79,7 @@ async def test_t_chooses_a_proxy_and_f_starts_and_stops_its_fault(
         await pilot.press("t")
         assert panel.border_title == "Fault injection: inventory"
         assert "Start fault" in str(app.query_one("#inject").render())
-        assert "inventory abort 503 on 50% of requests" in readout(app)
+        assert "inventory: abort 503 on 50% of requests" in readout(app)
         assert "t: next target (2 of 2)" in readout(app)
         await pilot.press("f")
         assert proxy.active and panel.has_class("-active")

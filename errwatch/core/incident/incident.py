@@ -115,6 +115,8 @@ class Incident:
         self.faults = FaultWindows()
         """When each proxy's fault was on: errors then are during a fault, not the app's."""
         self._proxies: dict[str, ProxyStats] = {}
+        self.fault_errors: dict[str, int] = {}
+        """Tracebacks seen during a fault window, per group fingerprint."""
 
     # -- what the panels see -----------------------------------------------------------
 
@@ -181,8 +183,11 @@ class Incident:
             self._tracebacks.append(
                 (event.arrived, during or injected(event, self.injection_route))
             )
-            if during and self.recorder is not None:
-                self.recorder.add_fault_error(fingerprint(fingerprint_parts(event)))
+            if during:
+                key = fingerprint(fingerprint_parts(event))
+                self.fault_errors[key] = self.fault_errors.get(key, 0) + 1
+                if self.recorder is not None:
+                    self.recorder.add_fault_error(key)
         if self.recorder is not None:
             for group in update.groups:
                 if self._recorded.get(group.fingerprint) != group.count:

@@ -205,7 +205,7 @@ def analyse(session: RecordedSession) -> Facts:
         faults=from_events(events).all(),
         fault_errors=fault_errors,
         fault_groups=fault_groups,
-        fault_alerts=sum(1 for e in firing if e.data.get("fault")),
+        fault_alerts=sum(1 for e in firing if e.data.get("during")),
     )
 
 
@@ -388,6 +388,10 @@ _STATES = {
         "missing": "absent",
         "unreadable": "illisible",
         "waiting": "en attente",
+        "listening": "à l’écoute",
+        "failed": "en échec",
+        "refusing": "refuse les connexions",
+        "stopped": "arrêté",
     }
 }
 """States as errwatch says them (English), in the report's language."""
@@ -450,8 +454,8 @@ def _event_text(event: TimelineEvent, say: _Phrases) -> str:
         text = say(str(event.kind), **data)
     except (KeyError, ValueError):  # an event recorded without its data: show it as written
         text = event.text
-    if event.data.get("fault") and event.kind is not EventKind.ALERT_RESOLVED:
-        text += say("during", fault=event.data["fault"])
+    if event.data.get("during") and event.kind is not EventKind.ALERT_RESOLVED:
+        text += say("during", fault=event.data["during"])
     text = text.replace("|", "\\|")
     return f"{text} (test)" if event.test else text
 

@@ -175,7 +175,7 @@ def new_group(
         test=injected or bool(fault),
         type=type,
         where=where,
-        fault=fault,
+        during=fault,
     )
 
 
@@ -187,7 +187,7 @@ def alert_changed(
     shown = "" if value is None else f" ({value:.3g})"
     verb = "firing" if firing else "resolved"
     text = f"alert {name} {verb}{shown}{_during(fault) if firing else ''}"
-    return event(at, kind, text, test=test, name=name, value=value, fault=fault)
+    return event(at, kind, text, test=test, name=name, value=value, during=fault)
 
 
 def source_changed(at: float, *, source: str, state: str, detail: str = "") -> TimelineEvent:

@@ -98,6 +98,10 @@ class Upstream:
         self._idle.clear()
 
 
+class _Unanswered(WireError):
+    """The upstream closed a connection cleanly before answering (a stale kept-alive one)."""
+
+
 class _UpstreamFailed(Exception):
     """The upstream took no part in this exchange (refused, reset, closed, timed out)."""
 
@@ -175,10 +179,10 @@ class HttpProxy(Listener):
             return keep
         exchange = _Request(request, target, length, expects, began)
         if kind == "delay":
+            self.count_fault("delay")  # counted now: the client may give up before the end
             slept = time.perf_counter()
             await asyncio.sleep(self.fault.delay)
             exchange.delayed = time.perf_counter() - slept
-            self.count_fault("delay")
             self.count_added(exchange.delayed)
         return await self._forward(exchange, reader, writer)
 
@@ -231,10 +235,12 @@ class HttpProxy(Listener):
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, float, Message]:
         """Send the request (its body relayed as it comes) and read the answer's head.
 
-        A kept-alive connection the upstream closed meanwhile is retried once on a fresh
-        one, when the request had no body (nothing was consumed that could not be sent
-        again). Returns the connection, the seconds spent waiting for the upstream, and
-        the final head (interim 1xx answers are passed to the client on the way).
+        A kept-alive connection the upstream closed meanwhile (a clean close, no answer)
+        is retried once on a fresh one, when the request had no body left to stream
+        (nothing was consumed that could not be sent again). A reset is not retried: it
+        is the upstream's failure, and the client must see it (as a 502). Returns the
+        connection, the seconds spent waiting for the upstream, and the final head
+        (interim 1xx answers are passed to the client on the way).
         """
         length = exchange.length
         for attempt in (1, 2):
@@ -261,7 +267,7 @@ class HttpProxy(Listener):
                 up_writer.transport.abort()
                 if reader.at_eof() and length:
                     raise  # the client went away while sending its body
-                if reused and not length and attempt == 1:
+                if reused and not length and attempt == 1 and isinstance(error, _Unanswered):
                     continue
                 raise _UpstreamFailed(502, self._say(_why(error))) from None
             except BaseException:
@@ -276,7 +282,7 @@ class HttpProxy(Listener):
         while True:
             head = await read_head(up_reader)
             if head is None:
-                raise WireError("closed the connection without an answer")
+                raise _Unanswered("closed the connection without an answer")
             response = parse_head(head)
             status = _status(response)
             if not 100 <= status < 200 or status == 101:

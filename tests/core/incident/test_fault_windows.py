@@ -97,10 +97,11 @@ def test_errors_during_a_fault_are_told_from_the_applications_own(tmp_path: Path
     assert first is not None
     during = incident.observe_tracebacks(first)
     [group] = [e for e in during.events if e.kind is EventKind.NEW_GROUP]
-    assert group.test and group.data["fault"] == "inventory: delay 2s on 50% of requests"
+    assert group.test and group.data["during"] == "inventory: delay 2s on 50% of requests"
     assert group.text.endswith("during fault inventory: delay 2s on 50% of requests")
     [fired] = during.transitions
     assert fired.rule.name == "new traceback group" and fired.test
+    assert list(incident.fault_errors.values()) == [1]
 
     alert = incident.observe_metrics(app_errors(time.time(), 5.0))
     [app_alert] = alert.transitions
@@ -123,7 +124,7 @@ def test_errors_during_a_fault_are_told_from_the_applications_own(tmp_path: Path
     second = monitor.step(settle=0)
     assert second is not None
     [own] = [e for e in late.observe_tracebacks(second).events if e.kind is EventKind.NEW_GROUP]
-    assert not own.test and own.data["fault"] == ""
+    assert not own.test and own.data["during"] == ""
     incident.close()
 
     session = load_session(tmp_path / "session-f.sqlite")
@@ -140,6 +141,8 @@ def test_errors_during_a_fault_are_told_from_the_applications_own(tmp_path: Path
     assert "1 fault(s) were injected by errwatch on the links" in english
     assert "the API produced: TimeoutError (1)" in english
     assert "(during the fault inventory: delay 2s on 50% of requests) (test)" in english
+    started = "Fault started on the link inventory: delay 2s on 50% of requests (test) |"
+    assert started in english, "a fault's own start is not during itself"
     assert "errors caused by the fault injected on the link inventory" in english
     french = render(session, lang="fr")
     assert "Début de la faute sur le lien inventory" in french
