@@ -142,7 +142,8 @@ async def _serve(proxy: Listener, cfg: ProxyConfig, duration: float, *, has_faul
             await asyncio.wait({serving}, timeout=WATCH_INTERVAL)
             if not announced and not proxy.active:
                 announced = True
-                _say("the fault window is over: passing everything through")
+                if proxy.stats().stopped_by == "duration":
+                    _say("the fault window is over: passing everything through")
         serving.result()
     except Exception as error:  # noqa: BLE001 (the engine failed: said, and exit code 1)
         _say(f"the proxy failed: {type(error).__name__}: {error}")
