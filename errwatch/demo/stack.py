@@ -32,17 +32,19 @@ from errwatch.errors import SourceError
 DEFAULT_API_PORT = 5000
 
 
-def start_flask(
-    argv: list[str], stderr_log: Path, name: str, timeout: float
-) -> tuple[subprocess.Popen[bytes], int]:
-    """A demo service started, once it printed its ready line; and its port."""
-    proc = spawn(argv, log=stderr_log, stdout_pipe=True)
+def spawn_flask(argv: list[str], stderr_log: Path) -> subprocess.Popen[bytes]:
+    """A demo service's process, its stdout piped for the ready line."""
+    return spawn(argv, log=stderr_log, stdout_pipe=True)
+
+
+def await_ready(proc: subprocess.Popen[bytes], stderr_log: Path, name: str, timeout: float) -> int:
+    """The port a demo service listens on, once it printed its ready line."""
     assert proc.stdout is not None
     line = read_line(proc.stdout, time.monotonic() + timeout)
     if line is None or not line.startswith(ready_prefix(name)):
         terminate(proc)
         raise SourceError(f"demo {name} did not start: {tail_of(stderr_log)}")
-    return proc, int(line.rsplit(":", 1)[1])
+    return int(line.rsplit(":", 1)[1])
 
 
 class DemoApi(Service):
@@ -99,7 +101,8 @@ class DemoApi(Service):
             argv.append("--enable-test-routes")
         if self.inventory_url:
             argv += ["--inventory-url", self.inventory_url]
-        self._proc, self.port = start_flask(argv, self.stderr_log, "demo-app", timeout)
+        self._proc = spawn_flask(argv, self.stderr_log)
+        self.port = await_ready(self._proc, self.stderr_log, "demo-app", timeout)
 
     def stop(self) -> None:
         """Stop the process."""
@@ -124,9 +127,19 @@ class Inventory(Service):
 
     def start(self, timeout: float = 15.0) -> None:
         """Start (on the same port after a restart) and wait for the ready line."""
+        self.spawn()
+        self.wait_ready(timeout)
+
+    def spawn(self) -> None:
+        """Start the process without waiting (the stack starts the API meanwhile)."""
         argv = [sys.executable, "-m", "errwatch.demo.inventory", "--port", str(self.port)]
         argv += ["--log-file", str(self.log_file)]
-        self._proc, self.port = start_flask(argv, self.stderr_log, "inventory", timeout)
+        self._proc = spawn_flask(argv, self.stderr_log)
+
+    def wait_ready(self, timeout: float = 15.0) -> None:
+        """Wait for the ready line of a spawned process."""
+        assert self._proc is not None
+        self.port = await_ready(self._proc, self.stderr_log, "inventory", timeout)
 
     def stop(self) -> None:
         """Stop the process."""
@@ -235,8 +248,9 @@ class DemoStack(Service):
     def start(self) -> None:
         """Start every part; on a failure, stop what already started and re-raise."""
         try:
-            self.inventory.start()
+            self.inventory.spawn()  # starts while the API does: the demo opens no later
             self.api.start()
+            self.inventory.wait_ready()
             if self._binary is not None:
                 prom_dir = self.workdir / "prometheus"
                 prom_dir.mkdir(exist_ok=True)
