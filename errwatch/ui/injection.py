@@ -1,8 +1,9 @@
 """The injection panel: a Start/Stop button over what `f` starts (the test route's
 injector, or the fault of one of the ``[[proxies]]``), its live counters and its guard.
 
-The panel owns the proxies: each runs in a worker of its own for as long as the panel
-(the dashboard) does; one that cannot listen is a visible state, not a crash.
+The panel owns the proxies: a worker each runs them for as long as the panel (the
+dashboard) does, on an event loop of their own in a thread, so drawing never delays a
+request; one that cannot listen is a visible state, not a crash.
 """
 
 from __future__ import annotations
@@ -215,12 +216,15 @@ class InjectionPanel(Horizontal):
 
     @work(exit_on_error=False, group="proxies")
     async def serve_proxy(self, proxy: Listener) -> None:
-        """Run one proxy as long as the panel; a port it cannot take is shown, not raised."""
+        """Run one proxy as long as the panel, on a loop of its own in a thread (drawing
+        never holds a request); a port it cannot take is shown, not raised."""
         try:
-            await proxy.serve()
+            await asyncio.wrap_future(proxy.run_in_thread())
         except ErrwatchError as error:
             self.notify(str(error), title="Proxy not listening", severity="error", timeout=8)
         finally:
+            # Cancelled when the dashboard leaves: close it now, nothing stays listening.
+            proxy.stop_and_wait("quit")
             self._sample_proxies()
 
     @work(exclusive=True, exit_on_error=False, group="inject")

@@ -10,18 +10,23 @@ faulted, the first one included, evenly spaced. A fault window is started and st
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import fnmatch
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from types import MappingProxyType
+from typing import TypeVar
 
 from errwatch.config import FaultConfig, ProxyConfig
 from errwatch.core.injection.latency import LatencyHistogram
 from errwatch.core.units import format_duration, parse_address
 
+T = TypeVar("T")
+HOP_TIMEOUT = 5.0
+"""Seconds a call from another thread waits for the proxy's loop to run it."""
 KINDS = ("abort", "delay", "reset", "refuse")
 """Every fault kind, in the order summaries list them."""
 
@@ -155,6 +160,8 @@ class FaultLink:
         self._share = Share(cfg.fault.ratio)
         self._timer: asyncio.TimerHandle | None = None
         self._deadline: float | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        """The event loop the proxy serves on, once it does."""
 
     @property
     def active(self) -> bool:
@@ -166,8 +173,11 @@ class FaultLink:
     def start_fault(self, duration: float | None = None) -> ProxyStats:
         """Open a fault window for ``duration`` seconds (None: the config's; 0: until stopped).
 
-        The share restarts with the window: its first matching request is faulted.
+        The share restarts with the window: its first matching request is faulted. Safe
+        from any thread: it runs on the proxy's own event loop.
         """
+        if self._elsewhere():
+            return self._hop(self.start_fault, duration)
         if self._head.active:
             return self.stats()
         limit = self.fault.duration if duration is None else duration
@@ -188,7 +198,9 @@ class FaultLink:
         return self.stats()
 
     def stop_fault(self, reason: str = "user") -> ProxyStats:
-        """Close the fault window now: from here on everything passes untouched."""
+        """Close the fault window now: from here on everything passes untouched (any thread)."""
+        if self._elsewhere():
+            return self._hop(self.stop_fault, reason)
         if self._head.active:
             if self._timer is not None:
                 self._timer.cancel()
@@ -199,6 +211,33 @@ class FaultLink:
             self._head = replace(self._head, active=False, stopped_at=end, stopped_by=reason)
             self.fault_stopped()
         return self.stats()
+
+    def _elsewhere(self) -> bool:
+        """Whether the proxy serves on an event loop other than the caller's (a thread)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return False
+        try:
+            return asyncio.get_running_loop() is not loop
+        except RuntimeError:
+            return True
+
+    def _hop(self, call: Callable[..., T], *args: object) -> T:
+        """``call(*args)`` on the proxy's loop, waited for: its counters have one writer."""
+        assert self._loop is not None
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                done.set_result(call(*args))
+            except BaseException as error:  # noqa: BLE001 (handed to the caller as is)
+                done.set_exception(error)
+
+        try:
+            self._loop.call_soon_threadsafe(run)
+        except RuntimeError:  # the loop closed meanwhile: nobody else writes any more
+            return call(*args)
+        return done.result(timeout=HOP_TIMEOUT)
 
     def _arm_timer(self, limit: float) -> None:
         try:

@@ -4,10 +4,12 @@ a reset that is a real TCP reset, and the proxy built from a ``[[proxies]]`` ent
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import socket
 import struct
+import threading
 from collections.abc import Awaitable, Callable
 
 from errwatch.config import ProxyConfig
@@ -38,6 +40,7 @@ class Listener(FaultLink):
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
         self._done: asyncio.Event | None = None
+        self._closed = threading.Event()
 
     @property
     def listening(self) -> bool:
@@ -46,6 +49,8 @@ class Listener(FaultLink):
 
     async def open(self) -> None:
         """Bind and start accepting; SourceError (one line) when the address is not usable."""
+        self._loop = asyncio.get_running_loop()
+        self._closed.clear()
         self.set_state("starting")
         try:
             self._server = await self._bind(self.port)
@@ -92,10 +97,47 @@ class Listener(FaultLink):
             await self.close()
 
     def shutdown(self, reason: str = "user") -> None:
-        """Stop the fault and make :meth:`serve` return (safe from a signal handler)."""
+        """Stop the fault and make :meth:`serve` return (from a signal handler, any thread)."""
+        if self._elsewhere():
+            self._hop(self.shutdown, reason)
+            return
         self.stop_fault(reason)
         if self._done is not None:
             self._done.set()
+
+    def run_in_thread(self) -> concurrent.futures.Future[None]:
+        """Serve on an event loop of its own, in a daemon thread, until :meth:`shutdown`.
+
+        The dashboard's drawing then never holds a request, nor a flood of requests the
+        drawing. The future ends when the proxy has closed (with SourceError when it
+        could not listen).
+        """
+        ended: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def main() -> None:
+            # The waiting side may have given up (cancelled the future): nobody to tell.
+            try:
+                asyncio.run(self.serve())
+            except BaseException as error:  # noqa: BLE001 (handed to the waiting worker)
+                with contextlib.suppress(concurrent.futures.InvalidStateError):
+                    ended.set_exception(error)
+            else:
+                with contextlib.suppress(concurrent.futures.InvalidStateError):
+                    ended.set_result(None)
+            finally:
+                self._closed.set()
+
+        thread = threading.Thread(target=main, name=f"errwatch-proxy-{self.cfg.name}")
+        thread.daemon = True  # a proxy never holds the process at exit
+        thread.start()
+        return ended
+
+    def stop_and_wait(self, reason: str, timeout: float = 2.0) -> None:
+        """Shut down and, when serving in a thread, wait until everything is closed."""
+        elsewhere = self._elsewhere()
+        self.shutdown(reason)
+        if elsewhere:
+            self._closed.wait(timeout)
 
     async def close(self) -> None:
         """Stop listening and cut every connection; nothing is left open."""
@@ -112,8 +154,9 @@ class Listener(FaultLink):
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self.close_upstream()
-        if self.stats().state != "failed":
+        if self._head.state != "failed":
             self.set_state("stopped")
+        self._closed.set()
 
     def close_upstream(self) -> None:
         """Hook: close idle upstream connections."""

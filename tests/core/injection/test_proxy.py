@@ -21,6 +21,7 @@ from errwatch.core.injection.proxy import HttpProxy
 from errwatch.demo.process import free_port
 from errwatch.demo.prometheus import PrometheusServer
 from errwatch.errors import SourceError, UsageError
+from tests.conftest import wait_until
 from tests.core.injection.upstream import BINARY, Upstream, upstream
 
 
@@ -285,3 +286,26 @@ async def test_closing_leaves_nothing_listening_nor_connected(origin: Upstream) 
     with pytest.raises(ConnectionRefusedError):
         await asyncio.open_connection("127.0.0.1", port)
     assert proxy.stats().state == "stopped"
+
+
+def test_a_proxy_on_a_thread_of_its_own_is_driven_from_another(origin: Upstream) -> None:
+    cfg = ProxyConfig(
+        name="threaded",
+        listen="127.0.0.1:0",
+        upstream=origin.url,
+        fault=FaultConfig(kind="abort", status=500),
+    )
+    proxy = build_proxy(cfg)
+    ended = proxy.run_in_thread()
+    wait_until(lambda: proxy.listening, 5, "the proxy to listen")
+    assert proxy.start_fault(0.3).active  # from this thread: it runs on the proxy's loop
+    with httpx.Client(base_url=base(proxy)) as client:
+        assert client.get("/echo").status_code == 500
+        wait_until(lambda: not proxy.active, 2, "the window's own timer to end it")
+        assert client.get("/echo").status_code == 200
+    assert proxy.stats().stopped_by == "duration"
+    port = proxy.port
+    proxy.stop_and_wait("quit")
+    assert ended.result(timeout=5) is None
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "nothing left listening"
