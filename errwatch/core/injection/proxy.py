@@ -45,6 +45,7 @@ MAX_IDLE = 64
 """Idle upstream connections kept for reuse."""
 _NO_BODY = (204, 304)
 _DROPPED = frozenset({b"host", b"expect", b"content-length"})
+_LENGTH = frozenset({b"content-length"})
 
 
 class Upstream:
@@ -299,8 +300,10 @@ class HttpProxy(Listener):
     ) -> bool:
         """Relay the answer's head and body; whether the client connection stays open."""
         status = _status(response)
-        headers = end_to_end(response.headers)
         length = None if _bodiless(request, status) else body_length(response)
+        # A chunked answer that also names a length is relayed chunked, without the length.
+        chunked = length is not None and length < 0
+        headers = end_to_end(response.headers, drop=_LENGTH if chunked else frozenset())
         modern = request.version == b"HTTP/1.1"
         framed_out = True
         if length is not None and length < 0:

@@ -309,3 +309,57 @@ def test_a_proxy_on_a_thread_of_its_own_is_driven_from_another(origin: Upstream)
     assert ended.result(timeout=5) is None
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "nothing left listening"
+
+
+@asynccontextmanager
+async def raw_upstream(answer: bytes) -> AsyncIterator[str]:
+    """A server that reads one request head and answers bytes as given, then closes: for
+    framings a real server will not produce on demand."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize(
+    ("answer", "body", "status"),
+    [
+        # chunked and a length: the chunks win, the length is not passed on (RFC 9112 6.3)
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"5\r\nhello\r\n0\r\n\r\n",
+            b"hello",
+            200,
+        ),
+        # framed by the end of the connection: relayed to the end, then ours closes too
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end",
+            b"until the end",
+            200,
+        ),
+        (b"", None, 502),  # closed without an answer
+        (b"SSH-2.0-OpenSSH_9.2\r\n\r\n", None, 502),  # not HTTP
+    ],
+)
+async def test_odd_framings_from_the_upstream(
+    answer: bytes, body: bytes | None, status: int
+) -> None:
+    async with (
+        raw_upstream(answer) as url,
+        proxied(url) as proxy,
+        httpx.AsyncClient(base_url=base(proxy)) as client,
+    ):
+        got = await client.get("/")
+    assert got.status_code == status
+    if body is not None:
+        assert got.content == body and "content-length" not in got.headers
+    else:
+        assert got.json()["code"] == 502 and proxy.stats().upstream_errors == 1
