@@ -10,10 +10,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from textual.app import App, ComposeResult
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
-from errwatch.config import Config, FaultConfig, ProxyConfig, RecordingConfig, TargetConfig
+from errwatch.config import (
+    AlertConfig,
+    Config,
+    FaultConfig,
+    ProxyConfig,
+    RecordingConfig,
+    TargetConfig,
+)
+from errwatch.core.incident.alerts import AlertState, AlertStatus
 from errwatch.core.incident.recording import load_session
 from errwatch.core.incident.timeline import EventKind
 from errwatch.core.injection.injector import Injector
@@ -22,6 +31,7 @@ from errwatch.sources import build_incident, build_proxies
 from errwatch.ui.app import ErrwatchApp
 from errwatch.ui.chart import RateChart
 from errwatch.ui.injection import InjectionPanel
+from errwatch.ui.timeline import AlertBanner
 from tests.core.injection.upstream import Upstream, upstream
 from tests.ui.helpers import wait_for
 from tests.ui.recorded import RecordedSource
@@ -147,3 +157,22 @@ async def test_a_busy_port_is_a_visible_state_not_a_crash(tmp_path: Path, origin
                 pilot, lambda: "proxy inventory failed" in timeline(app), 2, "the timeline"
             )
             assert app.is_running
+
+
+async def test_an_alert_inside_a_fault_window_says_so_in_the_banner() -> None:
+    class Banner(App[None]):
+        def compose(self) -> ComposeResult:
+            yield AlertBanner()
+
+    rule = AlertConfig("application 5xx ratio above 1%", "app_error_ratio", threshold=0.01)
+    status = AlertStatus(
+        rule, AlertState.FIRING, 0.0, 0.2, test=True, fault="inventory: reset on 30% of requests"
+    )
+    app = Banner()
+    async with app.run_test(size=(200, 5)) as pilot:
+        banner = app.query_one(AlertBanner)
+        banner.statuses = (status,)
+        await pilot.pause()
+        shown = str(banner.render())
+    assert "TEST ALERT" in shown
+    assert "during fault inventory: reset on 30% of requests" in shown
