@@ -66,10 +66,14 @@ def test_the_demo_with_a_fault_on_leaves_nothing_behind(
     assert not any(accepts(port) for port in ports.values())
 
 
-def test_a_dropped_terminal_ends_the_demo_and_its_proxies(
+def test_a_dropped_terminal_ends_the_demo_and_its_proxies_after_the_api_failed(
     tmp_path: Path, session: str, prometheus_bin: str
 ) -> None:
     ports = start_demo(tmp_path, session)
+    # Every panel shows the cut link: the API's tracebacks, an alert that says why.
+    tmux("send-keys", "-t", session, "2")
+    shown = wait_screen(session, r"ReadError\s+api\.py:\d+ get_product", timeout=40)
+    assert "during fault" in shown or "TEST ALERT" in shown, shown
     tmux("kill-session", "-t", session)
     deadline = time.monotonic() + 10
     while processes_mentioning(str(tmp_path)) or any(accepts(p) for p in ports.values()):
