@@ -29,8 +29,8 @@ from errwatch.demo.prometheus import PrometheusServer, find_binary, find_prometh
 
 RATE = 1000
 """Requests per second the latency is measured at (hey -c 10 -q 100)."""
-SECONDS = 8
-ROUNDS = 3
+SECONDS = 5
+ROUNDS = 5
 """Alternated direct/proxied runs; the median of each side is reported."""
 SHARE_REQUESTS = 1000
 SHARE = 0.3
