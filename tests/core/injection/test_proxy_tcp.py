@@ -110,7 +110,8 @@ async def test_the_client_sees_the_delay_also_on_a_connection_opened_before(
     assert fast < 0.2
     stats = proxy.stats()
     assert stats.faulted["delay"] == 1
-    assert stats.added_p50_ms == pytest.approx(300, rel=0.05)  # histogram buckets are 2 % wide
+    # histogram buckets are 2 % wide: their middle may read a little under the true value
+    assert stats.added_p50_ms is not None and 294 <= stats.added_p50_ms < 400
 
 
 async def test_the_client_sees_the_reset(redis_port: int) -> None:
