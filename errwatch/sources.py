@@ -12,6 +12,7 @@ from errwatch import __version__
 from errwatch.config import Config
 from errwatch.core.incident.incident import Incident
 from errwatch.core.injection.injector import Injector
+from errwatch.core.injection.links import Listener, build_proxy
 from errwatch.core.logs.logwatch import TracebackMonitor
 from errwatch.core.metrics.source import (
     BridgedSource,
@@ -30,6 +31,8 @@ class Sources:
     tracebacks: TracebackMonitor | None
     injector: Injector
     incident: Incident
+    proxies: tuple[Listener, ...] = ()
+    """The ``[[proxies]]``: built here, listening once the dashboard's worker runs them."""
 
 
 def build_metrics(
@@ -47,6 +50,13 @@ def build_metrics(
         return scrape()
     prometheus = PrometheusSource(config.prometheus, injection_route=route, panels=config.panels)
     return BridgedSource(prometheus, scrape()) if bridge_warmup else prometheus
+
+
+def build_proxies(config: Config) -> tuple[Listener, ...]:
+    """One fault proxy per ``[[proxies]]`` entry; a non-loopback upstream not named in
+    injection.allow_remote is refused here (UsageError), before anything starts."""
+    allow = config.injection.allow_remote
+    return tuple(build_proxy(proxy, allow_remote=allow) for proxy in config.proxies)
 
 
 def build_incident(
@@ -119,5 +129,12 @@ def build_sources(
         else None
     )
     injector = Injector(config.injection, config.target.url)
+    proxies = build_proxies(config)
     incident = build_incident(config, mode=metrics.mode)
-    return Sources(metrics=metrics, tracebacks=monitor, injector=injector, incident=incident)
+    return Sources(
+        metrics=metrics,
+        tracebacks=monitor,
+        injector=injector,
+        incident=incident,
+        proxies=proxies,
+    )

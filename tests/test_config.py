@@ -116,7 +116,7 @@ CASES = [
     (
         "colour = true\n",
         "{path}: unknown key colour (known keys: target, prometheus, logs, injection, dashboard, "
-        "panels, alerts, recording)",
+        "panels, alerts, recording, proxies)",
     ),
     (
         '[[alerts]]\nname = "x"\nvalue = "status_rate"\nthreshold = 1.0\n',

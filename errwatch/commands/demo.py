@@ -32,6 +32,11 @@ def register(
     app.add_argument(
         "--enable-test-routes", action="store_true", help="expose /error (off by default)"
     )
+    app.add_argument(
+        "--inventory-url",
+        metavar="URL",
+        help="the inventory service /api/products/<id> calls (default: none, it answers 503)",
+    )
     app.set_defaults(run=run_demo_app)
 
 
@@ -65,5 +70,9 @@ def run_demo_app(args: argparse.Namespace) -> int:
     from errwatch.demo.server import serve
 
     return serve(
-        args.host, args.port, log_file=args.log_file, enable_test_routes=args.enable_test_routes
+        args.host,
+        args.port,
+        log_file=args.log_file,
+        enable_test_routes=args.enable_test_routes,
+        inventory_url=args.inventory_url,
     )

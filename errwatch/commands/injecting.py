@@ -21,8 +21,9 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from errwatch.commands.common import duration_option, find_config
 from errwatch.config import Config, InjectionConfig
 from errwatch.core.injection.guard import ErrorSplit
-from errwatch.core.injection.injector import InjectionStats, Injector, check_target
+from errwatch.core.injection.injector import InjectionStats, Injector
 from errwatch.core.injection.probe import ErrorSplitProbe, run_guarded
+from errwatch.core.injection.targets import check_target
 from errwatch.core.units import clip, format_duration
 from errwatch.errors import UsageError
 

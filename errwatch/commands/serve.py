@@ -8,7 +8,6 @@ websocket then needs a token that only the person who started the server is show
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import secrets
 import shlex
 import socket
@@ -16,6 +15,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from errwatch.commands.common import config_path
+from errwatch.core.injection.targets import is_allowed
 from errwatch.errors import UsageError
 
 if TYPE_CHECKING:
@@ -65,21 +65,11 @@ def served_command(args: argparse.Namespace) -> str:
     return shlex.join(argv)
 
 
-def is_loopback(host: str) -> bool:
-    """``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_exposure(host: str, port: int, public: bool) -> None:
     """Refuse a port out of range, and a host beyond loopback without ``--public``."""
     if not 1 <= port <= 65535:
         raise UsageError(f"--port: must be between 1 and 65535, got {port}")
-    if not is_loopback(host) and not public:
+    if not is_allowed(host) and not public:
         raise UsageError(
             f"--host {host}: anyone who reaches port {port} there could start fault injection "
             "from the served dashboard; add --public to serve it anyway (behind a token)"

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from errwatch.config.environ import _with_overrides
 from errwatch.config.reader import _Reader
-from errwatch.config.schema import INJECTION_HEADER, Config, PrometheusConfig
-from errwatch.core.units import format_duration
+from errwatch.config.schema import INJECTION_HEADER, Config, PrometheusConfig, ProxyConfig
+from errwatch.core.units import format_duration, parse_address
 from errwatch.errors import ConfigError
 
 
@@ -89,7 +89,46 @@ def config_from_mapping(
     for name in names:
         if names.count(name) > 1:
             raise ConfigError(f'{label}: alerts: two rules are named "{name}"')
+    _check_proxies(config.proxies, label)
     return config
+
+
+def proxy_problem(proxy: ProxyConfig) -> tuple[str, str] | None:
+    """(key, problem) when a proxy's fault does not fit its link, else None.
+
+    The command line (`errwatch proxy`) asks the same question of its options.
+    """
+    kind = proxy.fault.kind
+    if proxy.tcp and kind == "abort":
+        why = '"abort" answers an HTTP status: a tcp:// link takes delay, reset or refuse'
+        return "fault.kind", why
+    if not proxy.tcp and kind == "refuse":
+        return (
+            "fault.kind",
+            '"refuse" is for tcp:// links (an HTTP link takes abort, delay or reset)',
+        )
+    if proxy.tcp and proxy.fault.route != "*":
+        return "fault.route", "only http:// links have routes (a tcp:// link has none)"
+    return None
+
+
+def _check_proxies(proxies: tuple[ProxyConfig, ...], label: str) -> None:
+    names: set[str] = set()
+    listens: dict[tuple[str, int], str] = {}
+    for index, proxy in enumerate(proxies, 1):
+        problem = proxy_problem(proxy)
+        if problem is not None:
+            raise ConfigError(f"{label}: proxies[{index}].{problem[0]}: {problem[1]}")
+        if proxy.name in names:
+            raise ConfigError(f'{label}: proxies: two proxies are named "{proxy.name}"')
+        names.add(proxy.name)
+        address = parse_address(proxy.listen)
+        if address[1] and address in listens:
+            raise ConfigError(
+                f"{label}: proxies[{index}].listen: {proxy.listen} is also the listen address "
+                f'of "{listens[address]}"'
+            )
+        listens[address] = proxy.name
 
 
 _WRITTEN_SECRETS = ("bearer_token", "token", "password")

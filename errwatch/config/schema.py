@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from errwatch.core.units import parse_size
+from errwatch.core.units import parse_address, parse_size
 
 DEFAULT_PATH = Path("config.toml")
 
@@ -308,6 +309,84 @@ class PanelConfig:
     """How values read: "%" (a 0..1 ratio), "s", "bytes", "req/s" or any text; default none."""
 
 
+def _address(value: Any) -> str | None:
+    try:
+        parse_address(value)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def _upstream(value: Any) -> str | None:
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return None
+    if parts.scheme == "tcp" and parts.hostname and port:
+        return None
+    return f'expected http://HOST[:PORT] or tcp://HOST:PORT, got "{value}"'
+
+
+def _http_status(value: Any) -> str | None:
+    return None if 400 <= value <= 599 else f"must be an HTTP error status 400..599, got {value}"
+
+
+def _share(value: Any) -> str | None:
+    return None if 0 < value <= 1 else f"must be above 0 and at most 1, got {value}"
+
+
+def _glob(value: Any) -> str | None:
+    ok = str(value).startswith(("/", "*"))
+    return None if ok else f'must be a path glob starting with "/" or "*", got "{value}"'
+
+
+FaultKind = Literal["abort", "delay", "reset", "refuse"]
+
+
+@dataclass(frozen=True, slots=True)
+class FaultConfig:
+    """The fault a proxy applies while it is started (`f` in the dashboard)."""
+
+    kind: FaultKind = "abort"
+    """abort (answer `status`, the upstream never asked), delay (hold for `delay`, then
+    forward), reset (cut the connection), refuse (tcp:// only: refuse connections);
+    default "abort"."""
+    status: int = _checked(503, _http_status)
+    """HTTP status an abort answers, 400..599; default 503."""
+    delay: Duration = _checked(2.0, _positive)
+    """How long a delay holds a request (HTTP) or each piece of data (TCP); default "2s"."""
+    ratio: float = _checked(1.0, _share)
+    """Share of the matching requests (HTTP) or connections (TCP) faulted, spread evenly
+    (exact over time, not a coin toss), above 0 and at most 1; default 1."""
+    route: str = _checked("*", _glob)
+    """HTTP only: glob of the paths the fault touches, e.g. "/stock/*"; default "*" (all)."""
+    duration: Duration = _checked(60.0, _positive)
+    """The fault stops by itself after this long, then everything passes; default "1m"."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyConfig:
+    """One ``[[proxies]]`` entry: errwatch's proxy on the link to a dependency."""
+
+    name: str = _checked(dataclasses.MISSING, _not_blank)
+    """Shown in the injection panel, the timeline and the report; required."""
+    listen: str = _checked(dataclasses.MISSING, _address)
+    """HOST:PORT the proxy listens on (point the API at it); ":PORT" is 127.0.0.1; required."""
+    upstream: str = _checked(dataclasses.MISSING, _upstream)
+    """The dependency: http://HOST:PORT (request faults) or tcp://HOST:PORT (connection
+    faults, e.g. Redis, PostgreSQL); loopback unless injection.allow_remote names it."""
+    fault: FaultConfig = field(default_factory=FaultConfig)
+    """What `f` starts on this link."""
+
+    @property
+    def tcp(self) -> bool:
+        """Whether the link is proxied as plain TCP (connection faults only)."""
+        return self.upstream.startswith("tcp://")
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration."""
@@ -320,3 +399,4 @@ class Config:
     panels: tuple[PanelConfig, ...] = ()
     alerts: tuple[AlertConfig, ...] = DEFAULT_ALERTS
     recording: RecordingConfig = field(default_factory=RecordingConfig)
+    proxies: tuple[ProxyConfig, ...] = ()

@@ -82,3 +82,18 @@ def format_size(size: int) -> str:
         if size >= factor and size % factor == 0:
             return f"{size // factor}{unit}"
     return f"{size}B"
+
+
+def parse_address(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """``HOST:PORT``, ``[::1]:PORT``, ``:PORT`` or ``PORT`` as (host, port); ValueError otherwise.
+
+    Port 0 is kept: it asks the system for a free port.
+    """
+    text = text.strip()
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = "", text
+    host = host.strip("[]") or default_host
+    if not port.isdigit() or int(port) > 65535 or not host or " " in host:
+        raise ValueError(f'invalid address "{text}" (write HOST:PORT, e.g. "127.0.0.1:8081")')
+    return host, int(port)

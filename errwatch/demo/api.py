@@ -8,7 +8,11 @@
 - with test routes, a failure switch (``POST /_test/failures``) that makes a normal
   route raise on a share of its requests: real application errors on demand;
 - ``http_requests_total{method, endpoint, status}`` with every label set a route can
-  produce created at start, so the first 500 is visible to ``rate()``.
+  produce created at start, so the first 500 is visible to ``rate()``;
+- ``/api/products/<id>`` asks the inventory service for stock (httpx, with a timeout),
+  through errwatch's proxy in the demo. Its failures have handlers of their own, as the
+  guide advises for specific exceptions: a timeout is a 504, a connection that fails or
+  is cut a 502, an error status from the inventory a 502; each logs its traceback.
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from dataclasses import dataclass
 from logging.handlers import WatchedFileHandler
 from typing import Any
 
+import httpx
 from flask import Flask, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadGateway, GatewayTimeout, HTTPException, InternalServerError
 
 INJECTION_HEADER = "X-Errwatch-Injection"
 """Header errwatch's fault injection puts on every request it sends."""
@@ -32,6 +37,11 @@ UNMATCHED = "<unmatched>"
 
 FAILURES_RULE = "/_test/failures"
 """Test route switching failures of normal routes on and off."""
+
+PRODUCTS_RULE = "/api/products/<int:product_id>"
+"""The route that calls the inventory service."""
+INVENTORY_TIMEOUT = 1.0
+"""Seconds the API waits for the inventory before answering 504."""
 
 
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
@@ -59,6 +69,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/api/users", "GET", (200, 500)),
     RouteSpec("/api/users/<int:user_id>", "GET", (200, 404, 500)),
     RouteSpec("/api/orders", "POST", (201, 400, 500)),
+    RouteSpec(PRODUCTS_RULE, "GET", (200, 404, 500, 502, 503, 504)),
     RouteSpec("/error", "GET", (500,), test_only=True),
     RouteSpec(FAILURES_RULE, "GET", (200,), test_only=True),
     RouteSpec(FAILURES_RULE, "POST", (200, 400), test_only=True),
@@ -111,8 +122,11 @@ def create_app(
     *,
     enable_test_routes: bool = False,
     registry: CollectorRegistry | None = None,
+    inventory_url: str | None = None,
+    inventory_timeout: float = INVENTORY_TIMEOUT,
 ) -> Flask:
-    """Build the demo API; test routes exist only when ``enable_test_routes`` is true."""
+    """Build the demo API; test routes exist only when ``enable_test_routes`` is true;
+    ``/api/products/<id>`` asks ``inventory_url`` (503 when there is none)."""
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["ENABLE_TEST_ROUTES"] = enable_test_routes
@@ -131,6 +145,10 @@ def create_app(
     requests_total.labels("GET", UNMATCHED, "404")
 
     _add_routes(app)
+    inventory = (
+        httpx.Client(base_url=inventory_url, timeout=inventory_timeout) if inventory_url else None
+    )
+    _add_product_route(app, inventory, inventory_timeout)
     if enable_test_routes:
         _add_test_routes(app, FailureSwitch())
     _add_error_handlers(app)
@@ -181,6 +199,41 @@ def _add_routes(app: Flask) -> None:
         return jsonify(user_id=payload["user_id"], item=item, status="accepted"), 201
 
 
+def _add_product_route(app: Flask, inventory: httpx.Client | None, timeout: float) -> None:
+    @app.get(PRODUCTS_RULE)
+    def get_product(product_id: int) -> ResponseReturnValue:
+        if inventory is None:
+            abort(503, description="No inventory service is configured (--inventory-url).")
+        answer = inventory.get(f"/stock/{product_id}")
+        if answer.status_code == 404:
+            abort(404, description=f"No product with id {product_id}.")
+        answer.raise_for_status()  # a 5xx from the inventory is the inventory's failure
+        stock = answer.json()
+        return jsonify(product_id=product_id, name=stock["name"], available=stock["available"] > 0)
+
+    # One handler per failure of the dependency, the most specific one wins (Flask's
+    # error guide): each logs its traceback and says in JSON what the client can expect.
+    @app.errorhandler(httpx.TimeoutException)
+    def inventory_timeout(error: httpx.TimeoutException) -> ResponseReturnValue:
+        _log_exception(app, error)
+        return _error_body(
+            GatewayTimeout(f"The inventory service did not answer within {timeout:g} s.")
+        )
+
+    @app.errorhandler(httpx.TransportError)
+    def inventory_unreachable(error: httpx.TransportError) -> ResponseReturnValue:
+        _log_exception(app, error)
+        return _error_body(
+            BadGateway("The inventory service could not be reached or cut the connection.")
+        )
+
+    @app.errorhandler(httpx.HTTPStatusError)
+    def inventory_failed(error: httpx.HTTPStatusError) -> ResponseReturnValue:
+        _log_exception(app, error)
+        status = error.response.status_code
+        return _error_body(BadGateway(f"The inventory service answered {status}."))
+
+
 def _add_test_routes(app: Flask, switch: FailureSwitch) -> None:
     @app.get("/error")
     def error() -> ResponseReturnValue:
@@ -222,11 +275,16 @@ def _add_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unhandled(error: Exception) -> ResponseReturnValue:
-        injection = request.headers.get(INJECTION_HEADER)
-        suffix = f" ({INJECTION_HEADER}: {injection})" if injection else ""
-        # Same first line as Flask's own log_exception, so log tools recognise it.
-        app.logger.exception("Exception on %s [%s]%s", request.path, request.method, suffix)
+        _log_exception(app, error)
         return _error_body(InternalServerError())
+
+
+def _log_exception(app: Flask, error: BaseException) -> None:
+    """The error's traceback in the log, first line as Flask's own log_exception writes it
+    (so log tools recognise the route and method), with errwatch's injection header."""
+    injection = request.headers.get(INJECTION_HEADER)
+    suffix = f" ({INJECTION_HEADER}: {injection})" if injection else ""
+    app.logger.error("Exception on %s [%s]%s", request.path, request.method, suffix, exc_info=error)
 
 
 def _error_body(error: HTTPException) -> ResponseReturnValue:

@@ -6,13 +6,14 @@ import signal
 import sys
 from types import FrameType
 
+from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from errwatch.demo.api import configure_logging, create_app
 from errwatch.errors import UsageError
 
 READY_PREFIX = "errwatch demo-app listening on"
-"""First line printed on stdout once the socket accepts connections."""
+"""First line the demo API prints on stdout once the socket accepts connections."""
 
 
 class _KeepAliveHandler(WSGIRequestHandler):
@@ -30,16 +31,33 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def serve(host: str, port: int, *, log_file: str | None, enable_test_routes: bool) -> int:
+def serve(
+    host: str,
+    port: int,
+    *,
+    log_file: str | None,
+    enable_test_routes: bool,
+    inventory_url: str | None = None,
+) -> int:
     """Run the demo API until SIGTERM or Ctrl-C; print the ready line with the real port."""
+    app = create_app(enable_test_routes=enable_test_routes, inventory_url=inventory_url)
+    return serve_app(app, host, port, log_file=log_file, name="demo-app")
+
+
+def ready_prefix(name: str) -> str:
+    """The start of the line a demo service prints once it listens."""
+    return f"errwatch {name} listening on"
+
+
+def serve_app(app: Flask, host: str, port: int, *, log_file: str | None, name: str) -> int:
+    """Serve a Flask app until SIGTERM or Ctrl-C; print the ready line with the real port."""
     configure_logging(log_file)
-    app = create_app(enable_test_routes=enable_test_routes)
     try:
         server = make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler)
     except OSError as error:
         raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
     signal.signal(signal.SIGTERM, _stop)
-    print(f"{READY_PREFIX} http://{host}:{server.server_port}", flush=True)
+    print(f"{ready_prefix(name)} http://{host}:{server.server_port}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

@@ -29,6 +29,7 @@ from errwatch.config import Config
 from errwatch.core.incident.incident import Incident
 from errwatch.core.injection.guard import split_of
 from errwatch.core.injection.injector import Injector
+from errwatch.core.injection.links import Listener
 from errwatch.core.logs.logwatch import TracebackMonitor
 from errwatch.core.metrics.source import MetricsSource
 from errwatch.ui.header import StatusBar
@@ -59,6 +60,7 @@ KEYS: tuple[Binding, ...] = (
     Binding("q", "quit", "Quit"),
     Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     Binding("f", "toggle_injection", "Inject"),
+    Binding("t", "fault_target", "Fault target"),
     Binding("plus", "injection_rate(1)", "Rate+", key_display="+"),
     Binding("minus", "injection_rate(-1)", "Rate-", key_display="-"),
     Binding("m", "mark", "Mark"),
@@ -91,9 +93,11 @@ class ErrwatchApp(App[None]):
         incident: Incident | None = None,
         notice: str = "",
         output_dir: Path | None = None,
+        proxies: tuple[Listener, ...] = (),
     ) -> None:
         super().__init__()
         self.config = config
+        self.proxies = proxies
         self.metrics = metrics
         self.tracebacks = tracebacks
         self.injector = injector
@@ -118,6 +122,7 @@ class ErrwatchApp(App[None]):
             incident=sources.incident,
             notice=notice,
             output_dir=output_dir,
+            proxies=sources.proxies,
         )
 
     def compose(self) -> ComposeResult:
@@ -147,7 +152,7 @@ class ErrwatchApp(App[None]):
             yield TimelinePanel(
                 self.incident, report_lang=self.config.recording.report_lang, id="timeline"
             )
-        yield InjectionPanel(self.injector, id="injection")
+        yield InjectionPanel(self.injector, proxies=self.proxies, id="injection")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -200,6 +205,10 @@ class ErrwatchApp(App[None]):
         with contextlib.suppress(NoMatches):
             self.query_one(TimelinePanel).injection = message.stats
 
+    def on_injection_panel_fault_changed(self, message: InjectionPanel.FaultChanged) -> None:
+        with contextlib.suppress(NoMatches):
+            self.query_one(TimelinePanel).fault = message.stats
+
     def on_timeline_panel_changed(self, message: TimelinePanel.Changed) -> None:
         with contextlib.suppress(NoMatches):
             self.query_one(AlertBanner).statuses = message.statuses
@@ -213,7 +222,10 @@ class ErrwatchApp(App[None]):
     async def _leave(self, reason: str) -> None:
         self._arm_watchdog(reason)
         with contextlib.suppress(NoMatches):
-            await self.query_one(InjectionPanel).wind_down(reason)
+            panel = self.query_one(InjectionPanel)
+            await panel.wind_down(reason)
+            for stats in panel.fault_stats():  # the last windows reach the recording now
+                self.query_one(TimelinePanel).fault = stats
         self.exit()
 
     def _arm_watchdog(self, reason: str) -> None:
@@ -254,6 +266,14 @@ class ErrwatchApp(App[None]):
     def action_toggle_injection(self) -> None:
         """Start or stop fault injection."""
         self.query_one(InjectionPanel).toggle()
+
+    def action_fault_target(self) -> None:
+        """Choose what `f` starts: the test route, or the fault of one of the [[proxies]]."""
+        self.query_one(InjectionPanel).next_target()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`t` acts (and shows in the footer) only when there are proxies to choose from."""
+        return bool(self.proxies) if action == "fault_target" else True
 
     def action_injection_rate(self, direction: int) -> None:
         """Step the injection rate up (1) or down (-1), capped by injection.max_rate."""

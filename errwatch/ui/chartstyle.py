@@ -23,6 +23,7 @@ _CODE_SHADES: dict[str, tuple[Colour, ...]] = {
 OTHER: Colour = (200, 200, 200)
 SPAN_COLOURS: dict[str, Colour] = {
     "injection": (200, 90, 220),
+    "fault": (255, 150, 40),
     "alert": (235, 65, 65),
     "mark": (90, 150, 255),
 }

@@ -17,6 +17,7 @@ from errwatch.core.incident.alerts import AlertState, AlertStatus, AlertTransiti
 from errwatch.core.incident.incident import Incident, IncidentUpdate, run_alert_command
 from errwatch.core.incident.spans import Span
 from errwatch.core.incident.timeline import EventKind, TimelineEvent
+from errwatch.core.injection.faults import ProxyStats
 from errwatch.core.injection.injector import InjectionStats
 from errwatch.core.logs.logwatch import TracebackUpdate
 from errwatch.core.metrics.rates import MetricsSnapshot
@@ -26,6 +27,8 @@ _STYLE = {
     EventKind.INJECTION_STARTED: "bold magenta",
     EventKind.INJECTION_STOPPED: "magenta",
     EventKind.INJECTION_ABORTED: "bold red",
+    EventKind.FAULT_STARTED: "bold magenta",
+    EventKind.FAULT_STOPPED: "magenta",
     EventKind.NEW_GROUP: "red",
     EventKind.ALERT_FIRING: "bold red",
     EventKind.ALERT_RESOLVED: "green",
@@ -54,6 +57,9 @@ class TimelinePanel(Vertical):
     metrics: reactive[MetricsSnapshot | None] = reactive(None, init=False, repaint=False)
     tracebacks: reactive[TracebackUpdate | None] = reactive(None, init=False, repaint=False)
     injection: reactive[InjectionStats | None] = reactive(None, init=False, repaint=False)
+    fault: reactive[ProxyStats | None] = reactive(
+        None, init=False, repaint=False, always_update=True
+    )
 
     class Changed(Message):
         """Alerts changed state or the chart's spans moved."""
@@ -94,6 +100,10 @@ class TimelinePanel(Vertical):
         if stats is not None:
             self._apply(self.incident.observe_injection(stats))
 
+    def watch_fault(self, stats: ProxyStats | None) -> None:
+        if stats is not None:
+            self._apply(self.incident.observe_fault(stats))
+
     def mark(self, note: str) -> None:
         """Add a person's note to the timeline."""
         self._apply(self.incident.mark(note))
@@ -113,7 +123,9 @@ class TimelinePanel(Vertical):
         text = (
             Text("\n").join(event_line(event) for event in events)
             if events
-            else Text("nothing yet: injections, new errors, alerts and marks show here", "dim")
+            else Text(
+                "nothing yet: injections, faults, new errors, alerts and marks show here", "dim"
+            )
         )
         self.query_one("#timeline-events", Readout).show(text)
 
@@ -181,4 +193,6 @@ class AlertBanner(Static):
                 text.append(time.strftime(" since %H:%M:%S", time.localtime(status.since)), "dim")
             if status.detail:
                 text.append(f" · {status.detail}", "dim")
+            if status.fault:
+                text.append(f" · during fault {status.fault}", "bold")
         self.update(Text("\n").join(lines))

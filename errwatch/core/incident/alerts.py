@@ -48,6 +48,9 @@ class Observation:
     injecting: bool = False
     """Injected traffic may be in the values (injection running, or stopped so recently
     that its requests are still in the rate window)."""
+    fault: str = ""
+    """The fault window the values fall in ("inventory: delay 2s..."), "" outside any: an
+    alert firing inside one is test-induced, whatever route its errors are on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,8 @@ class AlertStatus:
     value: float | None = None
     test: bool = False
     detail: str = ""
+    fault: str = ""
+    """The fault window it fired in, "" when none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,8 @@ class AlertTransition:
     value: float | None
     test: bool
     detail: str = ""
+    fault: str = ""
+    """The fault window it fired in, "" when none."""
 
     def to_json(self) -> str:
         """The alert as JSON, as given on stdin to an alert command."""
@@ -84,6 +91,7 @@ class AlertTransition:
                 "threshold": self.rule.threshold,
                 "kind": "test" if self.test else "application",
                 "detail": self.detail,
+                "during_fault": self.fault or None,
             }
         )
 
@@ -163,20 +171,26 @@ class AlertEngine:
         if not holds:
             if status.state is AlertState.FIRING:
                 resolved = AlertTransition(
-                    rule, "resolved", obs.at, everything, status.test, status.detail
+                    rule, "resolved", obs.at, everything, status.test, status.detail, status.fault
                 )
                 return AlertStatus(rule), resolved
             return AlertStatus(rule), None
-        test = not app_holds
+        test = not app_holds or bool(obs.fault)
         if status.state is AlertState.INACTIVE:
-            status = AlertStatus(rule, AlertState.PENDING, obs.at, everything, test, detail)
+            status = AlertStatus(
+                rule, AlertState.PENDING, obs.at, everything, test, detail, obs.fault
+            )
         pending_since = status.since if status.since is not None else obs.at
         if status.state is AlertState.PENDING and (
             rule.value == "new_group" or obs.at - pending_since >= rule.hold
         ):
             fired_since = obs.at if rule.value == "new_group" else status.since
-            firing = AlertStatus(rule, AlertState.FIRING, fired_since, everything, test, detail)
-            return firing, AlertTransition(rule, "firing", obs.at, everything, test, detail)
+            fault = obs.fault or status.fault if test else ""
+            firing = AlertStatus(
+                rule, AlertState.FIRING, fired_since, everything, test, detail, fault
+            )
+            change = AlertTransition(rule, "firing", obs.at, everything, test, detail, fault)
+            return firing, change
         # Still pending or firing: an application cause upgrades a test alert, and a
         # further new group keeps a new_group alert firing for another `hold`.
         upgraded = replace(
@@ -185,6 +199,7 @@ class AlertEngine:
             value=everything,
             test=status.test and test,
             detail=detail,
+            fault=(status.fault or obs.fault) if status.test and test else "",
         )
         return upgraded, None
 

@@ -22,12 +22,14 @@ from errwatch.core.incident.alerts import (
     AlertTransition,
     Observation,
 )
+from errwatch.core.incident.faultwindows import FaultWindow, FaultWindows
 from errwatch.core.incident.recording import Recorder
 from errwatch.core.incident.spans import Span
 from errwatch.core.incident.timeline import Timeline, TimelineEvent
+from errwatch.core.injection.faults import ProxyStats
 from errwatch.core.injection.injector import InjectionStats
 from errwatch.core.logs.follow import FollowState
-from errwatch.core.logs.grouping import ErrorGroup, injected
+from errwatch.core.logs.grouping import ErrorGroup, fingerprint, fingerprint_parts, injected
 from errwatch.core.logs.logwatch import TracebackUpdate
 from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
 
@@ -110,6 +112,11 @@ class Incident:
         self._injection: InjectionStats | None = None
         self._spans: list[Span] = []
         self._firing: dict[str, float] = {}
+        self.faults = FaultWindows()
+        """When each proxy's fault was on: errors then are during a fault, not the app's."""
+        self._proxies: dict[str, ProxyStats] = {}
+        self.fault_errors: dict[str, int] = {}
+        """Tracebacks seen during a fault window, per group fingerprint."""
 
     # -- what the panels see -----------------------------------------------------------
 
@@ -145,9 +152,17 @@ class Incident:
         now = self._clock()
         events = []
         for group in update.new_groups:
-            test = group.application == 0
+            window = self.faults.during(group.first_seen)
+            fault = window.label if window is not None else ""
+            test = group.application == 0 or window is not None
             events.append(
-                tl.new_group(group.first_seen, type=group.type, where=where(group), injected=test)
+                tl.new_group(
+                    group.first_seen,
+                    type=group.type,
+                    where=where(group),
+                    injected=group.application == 0,
+                    fault=fault,
+                )
             )
             self._new_groups.append((f"{group.type} at {where(group)}", test))
         for change in update.changes:
@@ -164,7 +179,15 @@ class Incident:
                 )
             self._files[change.path] = change.state
         for event in update.new_events:
-            self._tracebacks.append((event.arrived, injected(event, self.injection_route)))
+            during = self.faults.during(event.seen_at) is not None
+            self._tracebacks.append(
+                (event.arrived, during or injected(event, self.injection_route))
+            )
+            if during:
+                key = fingerprint(fingerprint_parts(event))
+                self.fault_errors[key] = self.fault_errors.get(key, 0) + 1
+                if self.recorder is not None:
+                    self.recorder.add_fault_error(key)
         if self.recorder is not None:
             for group in update.groups:
                 if self._recorded.get(group.fingerprint) != group.count:
@@ -202,6 +225,52 @@ class Incident:
         self._injection = stats
         return self._evaluate(events, now)
 
+    def observe_fault(self, stats: ProxyStats) -> IncidentUpdate:
+        """A proxy's state or fault window changed (started, stopped, failed to listen)."""
+        now = self._clock()
+        events = []
+        was = self._proxies.get(stats.name)
+        if stats.state not in (was.state if was else "starting", "starting"):
+            detail = stats.detail or f"{stats.listen} -> {stats.upstream}"
+            events.append(
+                tl.source_changed(
+                    now, source=f"proxy {stats.name}", state=stats.state, detail=detail
+                )
+            )
+        opened = stats.active and (was is None or not was.active or was.window != stats.window)
+        if opened:
+            start = stats.started_at or now
+            self.faults.open(stats.name, stats.fault, start)
+            events.append(
+                tl.fault_started(
+                    start,
+                    name=stats.name,
+                    fault=stats.fault,
+                    listen=stats.listen,
+                    upstream=stats.upstream,
+                )
+            )
+        elif not stats.active and was is not None and was.active:
+            end = stats.stopped_at or now
+            window = self.faults.close(stats.name, end)
+            events.append(
+                tl.fault_stopped(
+                    end,
+                    name=stats.name,
+                    reason=stats.stopped_by,
+                    seen=stats.window_seen,
+                    faulted=stats.window_faulted,
+                )
+            )
+            if window is not None:
+                self._spans.append(Span(window.start, end, f"fault {stats.name}", "fault"))
+        self._proxies[stats.name] = stats
+        return self._evaluate(events, now)
+
+    def during_fault(self, at: float) -> FaultWindow | None:
+        """The fault window whose errors ``at`` still shows (rates look back a while)."""
+        return self.faults.during(at, self.linger)
+
     def mark(self, note: str) -> IncidentUpdate:
         """A note a person adds to the timeline."""
         now = self._clock()
@@ -211,13 +280,18 @@ class Incident:
     # -- what the dashboard shows ------------------------------------------------------
 
     def spans(self) -> tuple[Span, ...]:
-        """Injection windows, alerts while they fired, marks: for the chart."""
+        """Injection and fault windows, alerts while they fired, marks: for the chart."""
         spans = list(self._spans)
         injection = self._injection
         if injection is not None and injection.running and injection.started_at is not None:
             spans.append(
                 Span(injection.started_at, None, f"injection {injection.rate:g}/s", "injection")
             )
+        spans += [
+            Span(window.start, None, f"fault {window.name}", "fault")
+            for window in self.faults.all()
+            if window.end is None
+        ]
         spans += [Span(since, None, name, "alert") for name, since in self._firing.items()]
         return tuple(sorted(spans, key=lambda span: span.start))
 
@@ -244,6 +318,8 @@ class Incident:
     def _observation(self, at: float) -> Observation:
         per_minute, app_per_minute = self._traceback_rates(at)
         injecting = self._injected_traffic(at)
+        window = self.during_fault(at)
+        fault = window.label if window is not None else ""
         snapshot = self._metrics
         new, self._new_groups = tuple(self._new_groups), []
         if snapshot is None:
@@ -253,6 +329,7 @@ class Incident:
                 app_traceback_rate=app_per_minute,
                 new_groups=new,
                 injecting=injecting,
+                fault=fault,
             )
         # Without a route split the metrics cannot tell the application's errors apart.
         return Observation(
@@ -265,6 +342,7 @@ class Incident:
             app_traceback_rate=app_per_minute,
             new_groups=new,
             injecting=injecting,
+            fault=fault,
         )
 
     def _evaluate(self, events: list[TimelineEvent], at: float) -> IncidentUpdate:
@@ -278,6 +356,7 @@ class Incident:
                     firing=firing,
                     value=change.value,
                     test=change.test,
+                    fault=change.fault,
                 )
             )
             if firing:

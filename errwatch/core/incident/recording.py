@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS groups (
     file TEXT, line INTEGER, function TEXT, count INTEGER NOT NULL, injected INTEGER NOT NULL,
     first_seen REAL NOT NULL, last_seen REAL NOT NULL, sample TEXT NOT NULL,
     route TEXT, parts TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fault_errors (
+    fingerprint TEXT PRIMARY KEY, count INTEGER NOT NULL
 );
 """
 
@@ -123,6 +126,10 @@ class Recorder:
             self._queue.put(("rate", (at, status, rate)))
         self._queue.put(("ratio", (at, error_ratio, app_error_ratio)))
 
+    def add_fault_error(self, fingerprint: str) -> None:
+        """Count one traceback of a group seen during a proxy's fault window."""
+        self._queue.put(("fault_error", (fingerprint,)))
+
     def add_group(self, group: ErrorGroup) -> None:
         """Record a group's newest state (coalesced until the next flush)."""
         with self._lock:
@@ -196,6 +203,12 @@ def _insert(connection: sqlite3.Connection, kind: str, row: tuple[Any, ...]) -> 
         connection.execute("INSERT OR REPLACE INTO rates VALUES (?,?,?)", row)
     elif kind == "ratio":
         connection.execute("INSERT OR REPLACE INTO ratios VALUES (?,?,?)", row)
+    elif kind == "fault_error":
+        connection.execute(
+            "INSERT INTO fault_errors VALUES (?, 1) "
+            "ON CONFLICT(fingerprint) DO UPDATE SET count = count + 1",
+            row,
+        )
 
 
 def _group_row(group: ErrorGroup) -> tuple[Any, ...]:
@@ -252,6 +265,8 @@ class RecordedSession:
     rates: tuple[tuple[float, str, float], ...]
     ratios: tuple[tuple[float, float | None, float | None], ...]
     groups: tuple[RecordedGroup, ...]
+    fault_errors: Mapping[str, int] = field(default_factory=dict)
+    """Tracebacks per group fingerprint seen during a proxy's fault window."""
 
 
 def load_session(path: Path) -> RecordedSession:
@@ -271,9 +286,13 @@ def load_session(path: Path) -> RecordedSession:
             _recorded_group(row)
             for row in connection.execute("SELECT * FROM groups ORDER BY count DESC, first_seen")
         )
+        try:
+            fault_errors = dict(connection.execute("SELECT fingerprint, count FROM fault_errors"))
+        except sqlite3.OperationalError:  # recorded before fault windows existed
+            fault_errors = {}
     finally:
         connection.close()
-    return RecordedSession(path, meta, events, rates, ratios, groups)
+    return RecordedSession(path, meta, events, rates, ratios, groups, fault_errors)
 
 
 def _recorded_group(row: tuple[Any, ...]) -> RecordedGroup:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from errwatch.core.incident.faultwindows import LOG_GRACE, FaultWindow, from_events
 from errwatch.core.incident.recording import RecordedGroup, RecordedSession
 from errwatch.core.incident.timeline import EventKind, TimelineEvent
 
@@ -68,6 +69,14 @@ class Facts:
     test_alerts: int
     app_alerts: int
     outside_window: tuple[RecordedGroup, ...]
+    faults: tuple[FaultWindow, ...] = ()
+    """Fault windows of errwatch's proxies on the links to dependencies."""
+    fault_errors: int = 0
+    """Tracebacks seen during a fault window (test-induced, on the API's own routes)."""
+    fault_groups: tuple[tuple[RecordedGroup, int], ...] = ()
+    """Groups with tracebacks during fault windows, and how many, most first."""
+    fault_alerts: int = 0
+    """Alerts that fired inside a fault window (counted in test_alerts too)."""
 
 
 def _five_xx(session: RecordedSession) -> dict[float, float]:
@@ -136,11 +145,29 @@ def analyse(session: RecordedSession) -> Facts:
     app_ratios = [r for _, _, r in session.ratios if r is not None]
     errors = sum(g.count for g in session.groups)
     injected = sum(g.injected for g in session.groups)
+    during = session.fault_errors
+
+    def own(group: RecordedGroup) -> int:  # neither injected nor during a fault
+        return max(0, group.application - during.get(group.fingerprint, 0))
+
     app_groups = sorted(
-        (g for g in session.groups if g.application), key=lambda g: (-g.application, g.first_seen)
+        (g for g in session.groups if own(g)), key=lambda g: (-own(g), g.first_seen)
     )
-    top = app_groups[0] if app_groups else (session.groups[0] if session.groups else None)
-    app_span = sum(max(0.0, g.last_seen - g.first_seen) for g in session.groups if g.application)
+    fault_groups = tuple(
+        sorted(
+            ((g, during[g.fingerprint]) for g in session.groups if during.get(g.fingerprint)),
+            key=lambda pair: -pair[1],
+        )
+    )
+    top = (
+        app_groups[0]
+        if app_groups
+        else fault_groups[0][0]
+        if fault_groups
+        else (session.groups[0] if session.groups else None)
+    )
+    app_span = sum(max(0.0, g.last_seen - g.first_seen) for g in session.groups if own(g))
+    fault_errors = sum(count for _, count in fault_groups)
     route = meta.get("injection_route", "/error")
     outside = tuple(
         g
@@ -168,11 +195,17 @@ def analyse(session: RecordedSession) -> Facts:
         injected_errors=injected,
         max_ratio=max(ratios) if ratios else None,
         max_app_ratio=max(app_ratios) if app_ratios else None,
-        severity=severity_of(errors - injected, app_span, max(app_ratios) if app_ratios else None),
+        severity=severity_of(
+            errors - injected - fault_errors, app_span, max(app_ratios) if app_ratios else None
+        ),
         top_group=top,
         test_alerts=sum(1 for e in firing if e.test),
         app_alerts=sum(1 for e in firing if not e.test),
         outside_window=outside,
+        faults=from_events(events).all(),
+        fault_errors=fault_errors,
+        fault_groups=fault_groups,
+        fault_alerts=sum(1 for e in firing if e.data.get("during")),
     )
 
 
@@ -243,6 +276,20 @@ _PHRASES = {
         "source": "{source} : {state}",
         "log": "Fichier de log {path} : {state}",
         "mark": "Note : {note}",
+        "fault started": "Début de la faute sur le lien {name} : {fault}",
+        "fault stopped": "Fin de la faute sur le lien {name} ({reason}) : {faulted} sur {seen} "
+        "touchées",
+        "during": " (pendant la faute {fault})",
+        "s_faults": "{runs} faute(s) ont été injectées par errwatch sur les liens de l’API vers "
+        "ses dépendances ({links}) ; {errors} traceback(s) sont apparues pendant ces fautes, "
+        "sur les routes ordinaires de l’API.",
+        "r_fault": " — erreurs provoquées par la faute injectée sur le lien {links}.",
+        "a_fault": "- Fin de la faute sur le lien {name} à {at} : tout passe de nouveau.",
+        "l_fault": "- Pendant la faute « {fault} » ({start}–{end}), l’API a produit : {errors}.",
+        "l_fault_none": "- Pendant la faute « {fault} » ({start}–{end}), l’API n’a produit "
+        "aucune traceback.",
+        "l_fault_alerts": "- {count} alerte(s) déclenchée(s) pendant une faute : provoquées "
+        "par le test.",
     },
     "en": {
         "title": "Incident report and post-mortem",
@@ -306,6 +353,18 @@ _PHRASES = {
         "source": "{source}: {state}",
         "log": "Log file {path}: {state}",
         "mark": "Note: {note}",
+        "fault started": "Fault started on the link {name}: {fault}",
+        "fault stopped": "Fault stopped on the link {name} ({reason}): {faulted} of {seen} faulted",
+        "during": " (during the fault {fault})",
+        "s_faults": "{runs} fault(s) were injected by errwatch on the links from the API to its "
+        "dependencies ({links}); {errors} traceback(s) appeared during these faults, on the "
+        "API's ordinary routes.",
+        "r_fault": " — errors caused by the fault injected on the link {links}.",
+        "a_fault": "- Fault on the link {name} stopped at {at}: everything passes again.",
+        "l_fault": '- During the fault "{fault}" ({start}–{end}), the API produced: {errors}.',
+        "l_fault_none": '- During the fault "{fault}" ({start}–{end}), the API produced no '
+        "traceback.",
+        "l_fault_alerts": "- {count} alert(s) fired during a fault: caused by the test.",
     },
 }
 
@@ -329,6 +388,10 @@ _STATES = {
         "missing": "absent",
         "unreadable": "illisible",
         "waiting": "en attente",
+        "listening": "à l’écoute",
+        "failed": "en échec",
+        "refusing": "refuse les connexions",
+        "stopped": "arrêté",
     }
 }
 """States as errwatch says them (English), in the report's language."""
@@ -391,6 +454,8 @@ def _event_text(event: TimelineEvent, say: _Phrases) -> str:
         text = say(str(event.kind), **data)
     except (KeyError, ValueError):  # an event recorded without its data: show it as written
         text = event.text
+    if event.data.get("during") and event.kind is not EventKind.ALERT_RESOLVED:
+        text += say("during", fault=event.data["during"])
     text = text.replace("|", "\\|")
     return f"{text} (test)" if event.test else text
 
@@ -411,10 +476,14 @@ def _summary(facts: Facts, say: _Phrases) -> list[str]:
             kind=group.type if group else "",
         )
     )
+    if facts.faults:
+        sentences.append(
+            say("s_faults", runs=len(facts.faults), links=_links(facts), errors=facts.fault_errors)
+        )
     if facts.detected is not None and facts.first_error is not None:
         delay = say.seconds(facts.detected - facts.first_error)
         sentences.append(say("s_detected", alert=facts.detected_by, delay=delay))
-    if facts.errors == facts.injected_errors:
+    if facts.errors == facts.injected_errors + facts.fault_errors:
         sentences.append(say("s_test_only"))
     return [" ".join(sentences)]
 
@@ -451,7 +520,13 @@ def _root_cause(facts: Facts, say: _Phrases) -> list[str]:
     head = say("r_head", type=group.type, message=group.message, where=_where(group))
     if group.route:
         head += say("r_route", route=group.route)
-    head += say("r_test") if group.application == 0 else "."
+    faulted = dict((g.fingerprint, n) for g, n in facts.fault_groups).get(group.fingerprint, 0)
+    if group.application == 0:
+        head += say("r_test")
+    elif faulted >= group.application:
+        head += say("r_fault", links=_links(facts))
+    else:
+        head += "."
     return [head, "", "```", group.sample.rstrip(), "```"]
 
 
@@ -459,6 +534,11 @@ def _actions(facts: Facts, say: _Phrases) -> list[str]:
     lines = [
         say("a_stop", route=facts.injection_route, at=_clock(window.end))
         for window in facts.injections
+        if window.end is not None
+    ]
+    lines += [
+        say("a_fault", name=window.name, at=_clock(window.end))
+        for window in facts.faults
         if window.end is not None
     ]
     if facts.recovered is not None:
@@ -480,6 +560,7 @@ def _lessons(facts: Facts, say: _Phrases) -> list[str]:
         )
         for group in facts.outside_window
     ]
+    noticed += _fault_lessons(facts, say)
     if facts.test_alerts or facts.app_alerts:
         noticed.append(say("l_alerts", test=facts.test_alerts, app=facts.app_alerts))
     if facts.detected is not None and facts.first_error is not None:
@@ -495,6 +576,32 @@ def _lessons(facts: Facts, say: _Phrases) -> list[str]:
         say("l_process"),
         todo,
     ]
+
+
+def _links(facts: Facts) -> str:
+    return ", ".join(dict.fromkeys(window.name for window in facts.faults))
+
+
+def _fault_lessons(facts: Facts, say: _Phrases) -> list[str]:
+    """What the API did while each link was broken: the resilience test's answer."""
+    lines = []
+    for window in facts.faults:
+        end = _clock(window.end) if window.end is not None else "…"
+        seen = [
+            f"{group.type} ({count})"
+            for group, count in facts.fault_groups
+            if window.start <= group.last_seen
+            and (window.end is None or group.first_seen <= window.end + LOG_GRACE)
+        ]
+        key = "l_fault" if seen else "l_fault_none"
+        lines.append(
+            say(
+                key, fault=window.label, start=_clock(window.start), end=end, errors=", ".join(seen)
+            )
+        )
+    if facts.fault_alerts:
+        lines.append(say("l_fault_alerts", count=facts.fault_alerts))
+    return lines
 
 
 def rate_chart(session: RecordedSession, start: float, end: float, width: int = 72) -> str:

@@ -1,11 +1,12 @@
-"""Time spans the chart marks: injection windows, alerts, marks; other parts report them."""
+"""Time spans the chart marks: injection and fault windows, alerts, marks; other parts
+report them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-KINDS = ("injection", "alert", "mark")
+KINDS = ("injection", "fault", "alert", "mark")
 """Kinds the chart knows a colour for; any other kind is drawn like "mark"."""
 
 

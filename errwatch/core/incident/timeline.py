@@ -19,6 +19,8 @@ class EventKind(StrEnum):
     INJECTION_STARTED = "injection started"
     INJECTION_STOPPED = "injection stopped"
     INJECTION_ABORTED = "injection aborted"
+    FAULT_STARTED = "fault started"
+    FAULT_STOPPED = "fault stopped"
     NEW_GROUP = "new traceback group"
     ALERT_FIRING = "alert firing"
     ALERT_RESOLVED = "alert resolved"
@@ -69,11 +71,13 @@ _CAUSAL = {
             EventKind.SOURCE,
             EventKind.LOG,
             EventKind.INJECTION_STARTED,
+            EventKind.FAULT_STARTED,
             EventKind.NEW_GROUP,
             EventKind.ALERT_FIRING,
             EventKind.ALERT_RESOLVED,
             EventKind.INJECTION_STOPPED,
             EventKind.INJECTION_ABORTED,
+            EventKind.FAULT_STOPPED,
             EventKind.MARK,
         )
     )
@@ -128,26 +132,62 @@ def injection_stopped(
     )
 
 
-def new_group(at: float, *, type: str, where: str, injected: bool) -> TimelineEvent:
-    """The first occurrence of a traceback group."""
+def fault_started(at: float, *, name: str, fault: str, listen: str, upstream: str) -> TimelineEvent:
+    """A proxy's fault window opened on the link to a dependency."""
+    return event(
+        at,
+        EventKind.FAULT_STARTED,
+        f"fault started on {name}: {fault}",
+        test=True,
+        name=name,
+        fault=fault,
+        listen=listen,
+        upstream=upstream,
+    )
+
+
+def fault_stopped(at: float, *, name: str, reason: str, seen: int, faulted: int) -> TimelineEvent:
+    """A proxy's fault window closed: everything passes again."""
+    return event(
+        at,
+        EventKind.FAULT_STOPPED,
+        f"fault stopped on {name} ({reason}): {faulted} of {seen} faulted",
+        test=True,
+        name=name,
+        reason=reason,
+        seen=seen,
+        faulted=faulted,
+    )
+
+
+def _during(fault: str) -> str:
+    return f" during fault {fault}" if fault else ""
+
+
+def new_group(
+    at: float, *, type: str, where: str, injected: bool, fault: str = ""
+) -> TimelineEvent:
+    """The first occurrence of a traceback group (``fault``: the link's fault it came in)."""
     return event(
         at,
         EventKind.NEW_GROUP,
-        f"first {type} at {where}",
-        test=injected,
+        f"first {type} at {where}{_during(fault)}",
+        test=injected or bool(fault),
         type=type,
         where=where,
+        during=fault,
     )
 
 
 def alert_changed(
-    at: float, *, name: str, firing: bool, value: float | None, test: bool
+    at: float, *, name: str, firing: bool, value: float | None, test: bool, fault: str = ""
 ) -> TimelineEvent:
-    """An alert fired or resolved."""
+    """An alert fired or resolved (``fault``: it fired inside that fault's window)."""
     kind = EventKind.ALERT_FIRING if firing else EventKind.ALERT_RESOLVED
     shown = "" if value is None else f" ({value:.3g})"
     verb = "firing" if firing else "resolved"
-    return event(at, kind, f"alert {name} {verb}{shown}", test=test, name=name, value=value)
+    text = f"alert {name} {verb}{shown}{_during(fault) if firing else ''}"
+    return event(at, kind, text, test=test, name=name, value=value, during=fault)
 
 
 def source_changed(at: float, *, source: str, state: str, detail: str = "") -> TimelineEvent:

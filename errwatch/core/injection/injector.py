@@ -11,43 +11,25 @@ are accepted unless the config names others. A guard fed with the application's 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import math
 import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from urllib.parse import urlsplit
 
 import httpx
 
 from errwatch.config import INJECTION_HEADER, InjectionConfig
 from errwatch.core.injection.guard import ErrorGuard, ErrorSplit
 from errwatch.core.injection.latency import LatencyHistogram
+from errwatch.core.injection.targets import check_target
 from errwatch.errors import UsageError
 
 MIN_RATE = 0.1
 """Slowest rate accepted, in requests per second."""
 RATE_STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 """The rates ``+`` and ``-`` step through (1-2-5, as on an oscilloscope)."""
-
-
-def check_target(url: str, allow_remote: tuple[str, ...] = ()) -> None:
-    """Refuse hosts other than loopback unless named in ``allow_remote``."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost" or host in {name.lower() for name in allow_remote}:
-        return
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return
-    except ValueError:
-        pass
-    raise UsageError(
-        f"refusing to inject faults into {host or url}: not a loopback address, and fault "
-        f'injection only targets your own machine unless told otherwise. To allow it, add "{host}"'
-        " to injection.allow_remote in the config."
-    )
 
 
 def step_rate(rate: float, direction: int) -> float:
