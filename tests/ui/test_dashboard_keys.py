@@ -152,9 +152,18 @@ async def test_an_injection_window_reaches_the_timeline_and_the_chart(tmp_path: 
         panel = app.query_one(InjectionPanel)
         incident = app.query_one(TimelinePanel).incident
         await pilot.press("f")
-        await wait_for(pilot, lambda: panel.stats.running, 2, "injection to start")
-        kinds = [e.kind for e in incident.timeline.newest_first()]
-        assert EventKind.INJECTION_STARTED in kinds and EventKind.INJECTION_STOPPED not in kinds
+
+        def kinds() -> list[EventKind]:
+            return [e.kind for e in incident.timeline.newest_first()]
+
+        # The panel's state and the timeline's event travel separately (a message up).
+        await wait_for(
+            pilot,
+            lambda: panel.stats.running and EventKind.INJECTION_STARTED in kinds(),
+            2,
+            "injection to start, on the panel and in the timeline",
+        )
+        assert EventKind.INJECTION_STOPPED not in kinds()
         assert [s.end for s in app.query_one(RatesPanel).spans if s.kind == "injection"] == [None]
         await pilot.pause(0.3)
         await pilot.press("f")
