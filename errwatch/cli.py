@@ -12,6 +12,7 @@ from errwatch.commands import (
     configcheck,
     dashboard,
     demo,
+    discover,
     inject,
     scan,
     serve,
@@ -21,7 +22,7 @@ from errwatch.commands.common import config_option
 from errwatch.errors import ErrwatchError
 
 # Each module adds its subcommands; add a module here to add a command.
-COMMANDS = (demo, inject, scan, check, sessions, configcheck, serve)
+COMMANDS = (demo, inject, scan, check, discover, sessions, configcheck, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from errwatch.config import InjectionConfig
+from errwatch.core.injection.answers import AnswerLedger
 from errwatch.core.injection.guard import ErrorGuard, ErrorSplit
 from errwatch.core.injection.latency import LatencyHistogram
 from errwatch.errors import UsageError
@@ -141,6 +142,8 @@ class Injector:
         self.url = target_url.rstrip("/") + cfg.route
         self.allow_remote = cfg.allow_remote if allow_remote is None else allow_remote
         self.guard = ErrorGuard(cfg.guard_ratio, cfg.guard_hold)
+        self.answers = AnswerLedger()
+        """Every answer by status and second, across runs: what errwatch caused."""
         self._transport = transport
         self._rate = self.clamp_rate(cfg.rate)
         self._rate_changed = False
@@ -195,7 +198,7 @@ class Injector:
 
     def observe(self, split: ErrorSplit) -> None:
         """Feed the guard; stop the run (``stopped_by="guard"``) when it trips."""
-        reason = self.guard.observe(split.app_ratio, split.at)
+        reason = self.guard.observe(split.app_ratio, split.at, estimated=split.estimated)
         if reason and self.running:
             self.stop("guard", reason)
 
@@ -339,6 +342,7 @@ class Injector:
         counters.latency.add((time.perf_counter() - began) * 1000)
         status = str(response.status_code)
         counters.by_status[status] = counters.by_status.get(status, 0) + 1
+        self.answers.add(status)
 
     async def _drain(self) -> None:
         """Let in-flight requests end, for at most the request timeout."""

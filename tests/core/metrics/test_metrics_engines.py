@@ -47,8 +47,12 @@ def poll_until(
     return snapshot
 
 
+PINNED = {"metric": "http_requests_total", "status_label": "status", "route_label": "endpoint"}
+
+
 def test_up_with_rates_by_status_and_test_errors_told_apart(engine: EngineStack) -> None:
-    source = PrometheusSource(engine.config(), injection_route="/error")
+    # Nothing named: the job, instance, metric and labels are found (config: URLs only).
+    source = PrometheusSource(engine.config(), injection_route="/error", target_url=engine.api.url)
 
     def all_three(s: MetricsSnapshot) -> bool:
         now = s.current()
@@ -64,16 +68,25 @@ def test_up_with_rates_by_status_and_test_errors_told_apart(engine: EngineStack)
     assert snapshot.app_error_ratio() == 0.0
     assert snapshot.error_ratio() is not None and snapshot.error_ratio() > 0.1
     assert snapshot.age is not None and snapshot.age < 3.0
+    instance = engine.api.host_port
+    assert snapshot.found == (
+        f'http_requests_total{{job="api", instance="{instance}"}} status status, route endpoint'
+    )
+    assert source.query.count(f'{{job="api",instance="{instance}"}}') == 4  # every selector
+    assert snapshot.instances_up == (1, 1)
     source.close()
 
 
 @pytest.mark.parametrize(
     ("overrides", "detail"),
     [
-        ({"selector": 'job="nope"'}, 'no series match http_requests_total{job="nope"}'),
         (
-            {"metric": "errwatch_nope_total", "job": "nope"},
-            'no series match errwatch_nope_total; no up{job="nope"} either '
+            {**PINNED, "job": "api", "instance": "", "selector": 'env="nope"'},
+            'no series match http_requests_total{job="api",env="nope"}',
+        ),
+        (
+            {**PINNED, "metric": "errwatch_nope_total", "job": "nope", "instance": ""},
+            'no series match errwatch_nope_total{job="nope"}; no up{job="nope"} either '
             "(not scraped yet, or another job name?)",
         ),
     ],
@@ -88,10 +101,19 @@ def test_no_data_is_its_own_state_never_zero(
     assert snapshot.detail == detail
 
 
+def test_an_api_no_target_has_is_no_data_saying_what_was_looked_for(engine: EngineStack) -> None:
+    snapshot = PrometheusSource(engine.config(), target_url="http://localhost:1").poll()
+    assert snapshot.state is SourceState.NO_DATA
+    assert snapshot.detail.startswith(
+        "no scrape target has the API's address localhost:1 (is the API scraped?"
+    )
+    assert f"closest: api: {engine.api.host_port} (up)" in snapshot.detail
+
+
 def test_bad_promql_shows_the_engines_message_verbatim_and_is_not_retried_fast(
     engine: EngineStack,
 ) -> None:
-    source = PrometheusSource(engine.config(selector='job=~"('))
+    source = PrometheusSource(engine.config(**PINNED, job="api", instance="", selector='job=~"('))
     snapshot = source.poll()
     assert snapshot.state is SourceState.BAD_QUERY
     # What the engine itself says about that query, fetched directly.
@@ -111,7 +133,7 @@ def test_bad_promql_shows_the_engines_message_verbatim_and_is_not_retried_fast(
 def test_counter_reset_never_goes_negative_and_a_stopped_api_is_target_down(
     engine: EngineStack,
 ) -> None:
-    source = PrometheusSource(engine.config(), injection_route="/error")
+    source = PrometheusSource(engine.config(), injection_route="/error", target_url=engine.api.url)
     burst = lambda: traffic(engine.api.url, ok=10, errors=0, missing=0)  # noqa: E731
     poll_until(source, lambda s: s.current().get("200", 0) > 0, 20, "traffic", between=burst)
 
@@ -132,7 +154,10 @@ def test_counter_reset_never_goes_negative_and_a_stopped_api_is_target_down(
     engine.api.stop()
     down = poll_until(source, lambda s: s.state is SourceState.TARGET_DOWN, 15, "target down")
     said, why = down.detail.split("; last scrape: ", 1)
-    assert said == 'up{job="api"} is 0 for its target: down, not "no traffic"'
+    instance = engine.api.host_port
+    assert (
+        said == f'up{{job="api",instance="{instance}"}} is 0 for its target: down, not "no traffic"'
+    )
     assert why.startswith("dial tcp") and "connect: connection refused" in why  # engine's words
 
     engine.api.start()
