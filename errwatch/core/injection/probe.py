@@ -113,8 +113,8 @@ class ErrorSplitProbe:
             raise SourceError(f"Prometheus: unreadable answer ({error})") from None
         if self.cfg.route_label or self.answers is None:
             return split_errors(rows, self.injection_route, now)
-        lag = (self.discovery.scrape_interval if self.discovery else None) or self.cfg.refresh
-        injected = self.answers.rates(now, self.cfg.rate_window, lag)
+        interval = (self.discovery.scrape_interval if self.discovery else None) or self.cfg.refresh
+        injected = self.answers.rates(now, self.cfg.rate_window, interval)
         return replace(split_errors(estimated_rows(rows, injected), INJECTED, now), estimated=True)
 
     def _vector_rows(self, payload: Any) -> list[tuple[str, str, float]]:

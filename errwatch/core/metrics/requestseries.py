@@ -46,11 +46,13 @@ KNOWN_SHAPES: dict[str, tuple[str, str, str]] = {
     "traefik_service_requests_total": ("Traefik", "code", ""),
     "traefik_router_requests_total": ("Traefik", "code", ""),
     "traefik_entrypoint_requests_total": ("Traefik", "code", ""),
-    "envoy_cluster_upstream_rq_xx": ("Envoy", "envoy_response_code_class", ""),
     "envoy_cluster_upstream_rq": ("Envoy", "envoy_response_code", ""),
+    "envoy_cluster_upstream_rq_xx": ("Envoy", "envoy_response_code_class", ""),
     "envoy_http_downstream_rq_xx": ("Envoy", "envoy_response_code_class", ""),
 }
-"""Request series of widely used exporters, read from their source code."""
+"""Request series of widely used exporters, read from their source code; of two that fit
+equally, the one listed first (codes before classes, a service before an entrypoint)."""
+_KNOWN_ORDER = {name: index for index, name in enumerate(KNOWN_SHAPES)}
 
 STATUS_LABELS = (
     "status",
@@ -219,12 +221,14 @@ def candidate_of(
     )
 
 
-def _rank(candidate: Candidate) -> tuple[int, int, int, int]:
-    """Higher is better: a route label with paths, then known shapes, then any route label."""
+def _rank(candidate: Candidate) -> tuple[int, int, int, int, int]:
+    """Higher is better: a route label with paths, then known shapes (in their order),
+    then any route label, then the most series."""
     return (
         int(candidate.route_paths),
         int(candidate.metric in KNOWN_SHAPES),
         int(bool(candidate.route_label)),
+        -_KNOWN_ORDER.get(candidate.metric, len(_KNOWN_ORDER)),
         candidate.series,
     )
 

@@ -298,10 +298,11 @@ class PrometheusSource:
         if backwards:
             worst, count = backwards
             notes.append(
-                f"counters go backwards between scrapes ({count:g} drops within "
-                f"{format_duration(self.cfg.rate_window)} on {worst or 'the target'}): several "
+                f"counters go backwards between scrapes ({count:g} drops in "
+                f"{format_duration(self.cfg.range)} on {worst or 'the target'}): several "
                 "processes each keep their own counters (gunicorn without prometheus_client's "
-                "multiprocess mode?); those points are left out, not drawn as spikes"
+                "multiprocess mode?), or the app restarts often; those points are left out, "
+                "not drawn as spikes"
             )
             gaps = {at for points in rates.resets.values() for at, value in points if value > 0}
             every, test = _without(every, gaps), _without(test, gaps)
@@ -313,8 +314,8 @@ class PrometheusSource:
             # No route label to tell the injection route apart: subtract what the
             # injector itself got back over the same windows (an estimate).
             times = {at for one in every for at, _ in one.points}
-            lag = (discovery.scrape_interval if discovery else None) or self.cfg.refresh
-            test = self.answers.series(times, self.cfg.rate_window, lag, classes=classes_only)
+            interval = (discovery.scrape_interval if discovery else None) or self.cfg.refresh
+            test = self.answers.series(times, self.cfg.rate_window, interval, classes=classes_only)
             split = estimated = True
         return MetricsSnapshot(
             SourceState.UP,
@@ -481,21 +482,28 @@ def _unreadable(error: BaseException) -> Failure:
     )
 
 
-BACKWARDS_DROPS = 2
-"""Counter drops within one rate window from which counters "go backwards": a restart
-drops a counter once; processes answering scrapes in turn drop it again and again."""
+BACKWARDS_DROPS = 3
+"""Counter drops over the chart range from which counters "go backwards": a restart drops
+a counter once; processes answering scrapes in turn drop it again and again."""
 
 
 def counter_drops(
     resets: Mapping[str, tuple[tuple[float, float], ...]],
 ) -> tuple[str, float] | None:
-    """(instance, drops) when counters go backwards between scrapes, else None."""
-    worst = max(
-        ((instance, value) for instance, points in resets.items() for _, value in points),
-        key=lambda pair: pair[1],
-        default=None,
-    )
-    return worst if worst is not None and worst[1] >= BACKWARDS_DROPS else None
+    """(instance, drops over the range) when counters go backwards, else None.
+
+    Each point is the number of drops within the rate window ending then, so a drop is
+    counted once, when it enters the window (the count rises).
+    """
+    worst: tuple[str, float] | None = None
+    for instance, points in resets.items():
+        drops, before = 0.0, 0.0
+        for _, value in points:
+            drops += max(0.0, value - before)
+            before = value
+        if drops >= BACKWARDS_DROPS and (worst is None or drops > worst[1]):
+            worst = (instance, drops)
+    return worst
 
 
 def _without(series: tuple[RateSeries, ...], gaps: set[float]) -> tuple[RateSeries, ...]:

@@ -1,4 +1,5 @@
-"""The routes of the Flask apps of the matrix: /, /items/<id>, /error (500), /fail (500)."""
+"""The routes of the Flask apps of the matrix: /, /items/<id>, /error (500), /fail (500),
+and /once (500), asked once by the test of a new label set's first error."""
 
 from flask import Flask
 
@@ -21,5 +22,9 @@ def routes(app: Flask) -> Flask:
     @app.get("/fail")
     def fail() -> tuple[dict[str, str], int]:
         return {"error": "the database is gone"}, 500
+
+    @app.get("/once")
+    def once() -> tuple[dict[str, str], int]:
+        return {"error": "rare"}, 500
 
     return app
