@@ -328,10 +328,17 @@ def running_fleet(
     members: dict[str, Member] = {}
     procs = []
     try:
+        taken: set[int] = set()
         for kind in kinds:
             for replica in range(1, kind.replicas + 1):
                 name = kind.job if kind.replicas == 1 else f"{kind.job}-{replica}"
-                member = Member(name, kind, free_port(), workdir / f"{name}.log")
+                # The port is free when asked, and stays free until its app binds it: two
+                # members must not be handed the same one meanwhile.
+                port = free_port()
+                while port in taken:
+                    port = free_port()
+                taken.add(port)
+                member = Member(name, kind, port, workdir / f"{name}.log")
                 if kind.static:
                     root = workdir / f"{name}-root"
                     member.static = StaticExposition(kind.static, root, kind.metrics_path)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -56,21 +57,20 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 
 
 def poll_until(
-    source: MetricsSource, condition: object, timeout: float, what: str
+    source: MetricsSource, condition: Callable[[MetricsSnapshot], bool], timeout: float, what: str
 ) -> MetricsSnapshot:
-    seen: list[MetricsSnapshot] = []
-
-    def look() -> bool:
-        seen.append(source.poll())
-        return bool(condition(seen[-1]))  # type: ignore[operator]
-
-    wait_until(look, timeout, f"{what}; last: {seen[-1] if seen else None}", pause=_pause)
-    return seen[-1]
+    """Poll (every half second: Prometheus scrapes every second) until ``condition``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        snapshot = source.poll()
+        if condition(snapshot):
+            return snapshot
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}; last: {snapshot}")
+        time.sleep(0.5)
 
 
 def _pause(_: float) -> None:
-    import time
-
     time.sleep(0.5)  # between two polls of Prometheus, which scrapes every second
 
 
@@ -307,8 +307,6 @@ def _first_error_counts(source: MetricsSource, url: str) -> float:
     VictoriaMetrics makes a new series searchable ~10 s after its first sample: the error
     then appears in the chart at its own time, in the past, not at "now".
     """
-    import time
-
     import httpx
 
     # No other error in the window (earlier tests sent some), then the one 500.

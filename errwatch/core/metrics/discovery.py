@@ -227,8 +227,9 @@ def discover(cfg: PrometheusConfig, target_url: str) -> Steps:
         pattern = "|".join(re.escape(n) for n in fetch)
         found = yield Ask("/api/v1/series", {"match[]": f'{{__name__=~"{pattern}",{matchers}}}'})
         for labels in found if isinstance(found, list) else ():
-            if isinstance(labels, dict):
-                series_by_metric.setdefault(str(labels.get("__name__", "")), []).append(labels)
+            name = str(labels.get("__name__", "")) if isinstance(labels, dict) else ""
+            if name in fetch:  # an engine that ignores part of the matcher adds nothing
+                series_by_metric.setdefault(name, []).append(labels)
     best, others = choose_request_series(
         series_by_metric, kinds, status_label=cfg.status_label, route_label=cfg.route_label
     )
@@ -237,7 +238,8 @@ def discover(cfg: PrometheusConfig, target_url: str) -> Steps:
         if cfg.metric != AUTO:
             problem = f"no series of {cfg.metric}{where} with an HTTP status label"
         else:
-            problem = f"no request series among the {len(fetch)} counters of {where}"
+            counters = f"{len(fetch)} counter" + ("s" if len(fetch) != 1 else "")
+            problem = f"no request series among the {counters} of {where}"
         closest = tuple(sorted(series_by_metric))[:5] or tuple(fetch[:5])
         if not fetch and cfg.metric == AUTO:
             problem = f"no series at all for {where} (no request served yet?)"

@@ -154,8 +154,10 @@ class MetricsSnapshot:
             ratio = error_ratio(rates)
             if ratio is not None:
                 every.append((at, ratio))
+            # An estimated test part may run above the total for a moment: never below 0.
             own = {
-                status: rate - test.get(at, {}).get(status, 0.0) for status, rate in rates.items()
+                status: max(0.0, rate - test.get(at, {}).get(status, 0.0))
+                for status, rate in rates.items()
             }
             ratio = error_ratio(own)
             if ratio is not None:

@@ -17,8 +17,8 @@ from errwatch.core.metrics.promql import (
     regex_escape,
     up_query,
 )
-from errwatch.core.metrics.rates import SourceState
-
+from errwatch.core.metrics.rates import SourceState, worst_first
+from errwatch.core.metrics.source import counter_drops
 
 PINNED = PrometheusConfig(
     metric="http_requests_total", status_label="status", route_label="endpoint", job="api"
@@ -141,3 +141,33 @@ def test_every_non_200_answer_is_a_state_with_a_plain_detail(
 ) -> None:
     failure = classify_response(*answer)
     assert (failure.state, failure.detail) == (state, detail)
+
+
+def test_parse_rates_normalizes_every_status_shape_and_leaves_the_rest_out() -> None:
+    result = [
+        {"metric": {"code": "5", "instance": "a:1"}, "values": [[1, "2"]]},
+        {"metric": {"code": "5xx", "instance": "b:1"}, "values": [[1, "1"]]},
+        {"metric": {"code": "2xx", "instance": "a:1"}, "values": [[1, "6"]]},
+        {"metric": {"code": "total", "instance": "a:1"}, "values": [[1, "9"]]},
+        {"metric": {"code": "HTTPStatus.OK", "instance": "a:1"}, "values": [[1, "1"]]},
+        {"metric": {"errwatch_part": "resets", "instance": "a:1"}, "values": [[1, "0"]]},
+    ]
+    read = parse_rates(result, "code")
+    assert [(s.status, s.points) for s in read.every] == [
+        ("2xx", ((1.0, 6.0),)),
+        ("5xx", ((1.0, 3.0),)),  # Envoy's "5" and the class "5xx" are one
+    ]
+    assert read.left_out == ("HTTPStatus.OK", "total")
+    assert [(one.instance, one.current_ratio()) for one in read.instances] == [
+        ("a:1", 0.25),
+        ("b:1", 1.0),
+    ]
+    assert [one.instance for one in worst_first(read.instances)] == ["b:1", "a:1"]
+    assert read.resets == {"a:1": ((1.0, 0.0),)}
+
+
+def test_counters_go_backwards_from_three_drops_a_restart_is_one() -> None:
+    restart = {"a:1": tuple((t, 1.0 if 10 <= t < 14 else 0.0) for t in range(30))}
+    assert counter_drops(restart) is None
+    flapping = {"a:1": ((0, 0.0), (1, 1.0), (2, 2.0), (3, 1.0), (4, 2.0), (5, 2.0))}
+    assert counter_drops(flapping) == ("a:1", 3.0)
