@@ -182,3 +182,18 @@ def test_application_errors_above_the_threshold_fail_even_when_the_target_recove
     assert summary.exit_code == CROSSED
     assert summary.app_error_ratio.max == pytest.approx(burst.app_error_ratio())
     assert summary.final_state is SourceState.UP
+
+
+def test_an_estimated_split_is_said_in_the_verdict_and_the_json() -> None:
+    from dataclasses import replace
+
+    run = CheckRun(threshold=0.05, injection_route="/error")
+    live = replace(scenes.injecting(), estimated=True, found='m{job="j"} status code')
+    run.add_metrics(live)
+    summary = run.summary(5.0, url="http://prom:9090")
+    text = summary.to_text()
+    assert "application (estimated):" in text
+    assert '  series       m{job="j"} status code' in text
+    assert summary.reasons == ("application 5xx ratio (estimated) stayed at or under 5.0%",)
+    data = summary.to_json()
+    assert data["app_error_ratio_estimated"] is True and data["series"] == 'm{job="j"} status code'

@@ -48,6 +48,9 @@ class Observation:
     injecting: bool = False
     """Injected traffic may be in the values (injection running, or stopped so recently
     that its requests are still in the rate window)."""
+    estimated: bool = False
+    """The application's part is an estimate: no route label, the injector's own answers
+    subtracted from the totals."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +192,12 @@ class AlertEngine:
         return upgraded, None
 
 
+ESTIMATED = "application part estimated: no route label, errwatch's own answers subtracted"
+
+
 def _detail(rule: AlertRule, obs: Observation) -> str:
     if rule.value == "new_group":
         return ", ".join(text for text, _ in obs.new_groups)
+    if obs.estimated and rule.value in ("error_ratio", "app_error_ratio", "status_rate"):
+        return ESTIMATED
     return ""
