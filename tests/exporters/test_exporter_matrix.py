@@ -369,3 +369,38 @@ def test_the_first_500_of_a_new_label_set_counts_on_victoria_metrics(
             source.close()
     finally:
         server.stop()
+
+
+def test_discover_and_config_check_tell_a_person_what_auto_stands_for(
+    fleet: Fleet, capsys: pytest.CaptureFixture[str]
+) -> None:
+    member = fleet.members["flask"]
+    code, out = run_cli(capsys, "discover", "--config", str(fleet.config("flask")))
+    assert code == 0
+    lines = out.splitlines()
+    assert f'  target     job "flask", instance "{member.instance}"' in lines[1]
+    assert (
+        lines[2]
+        == "  series     flask_http_request_duration_seconds_count (prometheus-flask-exporter)"
+    )
+    assert (
+        lines[3].startswith("  evidence   ") and "status: 200" in lines[3] and "path: /" in lines[3]
+    )
+    assert "  split      exact: /error told apart by path" in lines
+    assert any(line.startswith("  other      flask_http_request_total: ") for line in lines)
+    assert lines[-6:] == [
+        "[prometheus]",
+        'metric = "flask_http_request_duration_seconds_count"',
+        'status_label = "status"',
+        'route_label = "path"',
+        'job = "flask"',
+        f'instance = "{member.instance}"',
+    ]
+    code, out = run_cli(capsys, "discover", "--config", str(fleet.config("traefik")))
+    assert (
+        "  split      estimated (no route label): the injector's own answers are subtracted" in out
+    )
+    code, out = run_cli(capsys, "config", "check", "--config", str(fleet.config("flask")))
+    assert code == 0
+    assert '# "auto" stands for (errwatch discover says why):' in out
+    assert '#   metric = "flask_http_request_duration_seconds_count"' in out
