@@ -81,18 +81,22 @@ def route_regex(injection_route: str, templates: tuple[str, ...] = ()) -> str:
     return "|".join(regex_escape(value) for value in dict.fromkeys((injection_route, *templates)))
 
 
-def increase_rate(metric: str, sel: str, rate_window: float) -> str:
+def increase_rate(metric: str, sel: str, rate_window: float, up: str = "up") -> str:
     """Per-second increase over the window, by series, counting a series' first requests.
 
     ``rate()`` needs two samples and never sees the first value of a new series, and no
     exporter pre-creates its label sets: the first 500 of a route would be invisible. A
     series that was not there one window ago counts its whole value over the window
-    (``m unless m offset w``); the others their ``rate()``.
+    (``m unless m offset w``), the others their ``rate()``. Only when its target was
+    already scraped one window ago (``up offset w``, the ``up`` selector given): a series
+    that shows up with its target (Prometheus just started, a target back after a long
+    gap) carries counts from before and is left to ``rate()``.
     """
     span = window(rate_window)
     seconds = max(1, round(rate_window))
     series = f"{metric}{sel}"
-    return f"({series} unless {series} offset {span}) / {seconds} or rate({series}[{span}])"
+    new = f"({series} unless {series} offset {span}) and on (job, instance) {up} offset {span}"
+    return f"({new}) / {seconds} or rate({series}[{span}])"
 
 
 def rate_query(
@@ -106,7 +110,7 @@ def rate_query(
     counters that go backwards between scrapes are told, not drawn as spikes.
     """
     sel = selector(cfg)
-    rate = increase_rate(cfg.metric, sel, cfg.rate_window)
+    rate = increase_rate(cfg.metric, sel, cfg.rate_window, up_query(cfg))
     status = cfg.status_label
     resets = (
         f"label_replace(sum by (instance) (resets({cfg.metric}{sel}[{window(cfg.rate_window)}])), "

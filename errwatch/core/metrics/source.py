@@ -193,6 +193,14 @@ class PrometheusSource:
                 timeout=self.given.timeout,
                 verify=session.verify,
             )
+            if response.status_code == 404 and ask.path == "/api/v1/targets":
+                raise QueryFailed(
+                    Failure(
+                        SourceState.QUERY_ERROR,
+                        "this engine has no /api/v1/targets (Thanos, Mimir?): set "
+                        "prometheus.job (and instance) in the config",
+                    )
+                )
             if response.status_code != 200:
                 raise PrometheusApiClientException(f"HTTP {response.status_code}")
             return response.json()["data"]

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
+from errwatch.config import PrometheusConfig
 from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
 from errwatch.core.metrics.source import Backoff, PrometheusSource
+from errwatch.demo.process import free_port
+from errwatch.demo.prometheus import PrometheusServer
+from errwatch.demo.stack import DemoApi
 from tests.engines import EngineStack
 
 
@@ -72,7 +77,9 @@ def test_up_with_rates_by_status_and_test_errors_told_apart(engine: EngineStack)
     assert snapshot.found == (
         f'http_requests_total{{job="api", instance="{instance}"}} status status, route endpoint'
     )
-    assert source.query.count(f'{{job="api",instance="{instance}"}}') == 4  # every selector
+    assert (
+        source.query.count(f'{{job="api",instance="{instance}"}}') == 5
+    )  # every selector, up included
     assert snapshot.instances_up == (1, 1)
     source.close()
 
@@ -163,3 +170,32 @@ def test_counter_reset_never_goes_negative_and_a_stopped_api_is_target_down(
     engine.api.start()
     poll_until(source, lambda s: s.state is SourceState.UP, 20, "the target back up")
     source.close()
+
+
+def test_a_prometheus_down_at_start_is_a_state_then_discovery_finds_the_api(
+    prometheus_bin: str, demo_api: DemoApi, tmp_path: Path
+) -> None:
+    port = free_port()
+    source = PrometheusSource(
+        PrometheusConfig(url=f"http://127.0.0.1:{port}", timeout=1.0),
+        injection_route="/error",
+        target_url=demo_api.url,
+    )
+    down = source.poll()
+    assert down.state is SourceState.UNREACHABLE
+    assert down.detail == f"connection refused: nothing listens on 127.0.0.1:{port}"
+    assert source.discovery is None
+    server = PrometheusServer(prometheus_bin, tmp_path, [demo_api.host_port], job="web", port=port)
+    server.start()
+    try:
+        up = poll_until(
+            source,
+            lambda s: s.state is SourceState.UP and bool(s.series),
+            30,
+            "discovery once Prometheus is up",
+            between=lambda: traffic(demo_api.url),
+        )
+    finally:
+        server.stop()
+        source.close()
+    assert up.found.startswith(f'http_requests_total{{job="web", instance="{demo_api.host_port}"}}')

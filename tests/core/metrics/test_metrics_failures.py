@@ -297,3 +297,16 @@ def test_a_target_down_says_why_the_scrape_failed_in_the_engines_words() -> None
         'up{job="api"} is 0 for all 2 targets: down, not "no traffic"; '
         "last scrape: connection refused (and 1 other errors)"
     )
+
+
+def test_an_engine_without_targets_asks_for_the_job_to_be_named() -> None:
+    with loopback() as server:
+        server.reply = Reply(404, "text/plain; charset=utf-8", b"404 page not found")
+        snapshot = PrometheusSource(
+            PrometheusConfig(url=server.url), target_url="http://localhost:5000"
+        ).poll()
+    assert snapshot.state is SourceState.QUERY_ERROR
+    assert snapshot.detail == (
+        "this engine has no /api/v1/targets (Thanos, Mimir?): set prometheus.job "
+        "(and instance) in the config"
+    )

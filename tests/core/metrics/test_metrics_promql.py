@@ -30,7 +30,8 @@ def test_the_rate_query_splits_the_injection_route_in_one_request() -> None:
     m = 'http_requests_total{job="api",instance="h:1",env="test"}'
     assert rate_query(cfg, "/error", ("/err{x}",)) == (
         "sum by (status, instance, errwatch_part) (label_replace("
-        f"({m} unless {m} offset 10s) / 10 or rate({m}[10s]), "
+        f"(({m} unless {m} offset 10s) and on (job, instance) "
+        f'up{{job="api",instance="h:1"}} offset 10s) / 10 or rate({m}[10s]), '
         '"errwatch_part", "test", "endpoint", "/error|/err\\\\{x\\\\}")) or '
         f'label_replace(sum by (instance) (resets({m}[10s])), "errwatch_part", "resets", '
         '"instance", "(.*)")'
@@ -41,7 +42,8 @@ def test_without_a_route_label_there_is_no_split() -> None:
     cfg = replace(PINNED, route_label="", status_label="code", metric="requests_total", job="")
     m = "requests_total"
     assert rate_query(cfg, "/error") == (
-        f"sum by (code, instance) (({m} unless {m} offset 10s) / 10 or rate({m}[10s])) or "
+        f"sum by (code, instance) ((({m} unless {m} offset 10s) and on (job, instance) up "
+        f"offset 10s) / 10 or rate({m}[10s])) or "
         f'label_replace(sum by (instance) (resets({m}[10s])), "errwatch_part", "resets", '
         '"instance", "(.*)")'
     )
