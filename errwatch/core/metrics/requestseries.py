@@ -79,7 +79,12 @@ ROUTE_LABELS = (
     "url",
     "view",
 )
-_NOT_REQUESTS = re.compile(r"exception|error|fail|retr(y|ies)|timeout|in_?progress|inflight", re.I)
+_NOT_REQUESTS = re.compile(
+    # Errors and retries are counted among the requests already; promhttp's counts the
+    # scrapes of /metrics itself (every Go exporter has it).
+    r"exception|error|fail|retr(y|ies)|timeout|in_?progress|inflight|promhttp_metric_handler",
+    re.I,
+)
 _MAX_CANDIDATES = 40
 """Metric names whose series are fetched at most (the most likely first)."""
 _SAMPLE_VALUES = 6
