@@ -74,7 +74,9 @@ def test_injected_errors_alone_keep_the_check_healthy(
     assert ratio["max"] > 0.2  # half the requests fail... on the test route
     assert report["app_error_ratio"] == {"min": 0.0, "avg": 0.0, "max": 0.0}
     by_status = report["by_status"]
-    assert isinstance(by_status, dict) and by_status["200"] > 1 and by_status["500"] > 1
+    # Averaged over the polls of a 4 s check while the 10 s rate window fills: wide bounds
+    # (a loaded machine answers the traffic slowly).
+    assert isinstance(by_status, dict) and by_status["200"] > 0.2 and by_status["500"] > 0.2
     assert report["sources"] == {
         "prometheus": "up",
         "logs": {str(engine.api.log_file): "following"},

@@ -1,4 +1,4 @@
-"""What the injector got back, by status and second: the part of the 5xx errwatch caused.
+"""What the injector got back, by status and time: the part of the 5xx errwatch caused.
 
 Where the request series has no route label (prometheus-flask-exporter's counter,
 Traefik, Envoy), Prometheus cannot tell injected requests from the others. The injector

@@ -143,7 +143,7 @@ class Injector:
         self.allow_remote = cfg.allow_remote if allow_remote is None else allow_remote
         self.guard = ErrorGuard(cfg.guard_ratio, cfg.guard_hold)
         self.answers = AnswerLedger()
-        """Every answer by status and second, across runs: what errwatch caused."""
+        """Every answer by status and tenth of a second, across runs: what errwatch caused."""
         self._transport = transport
         self._rate = self.clamp_rate(cfg.rate)
         self._rate_changed = False
