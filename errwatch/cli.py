@@ -12,6 +12,7 @@ from errwatch.commands import (
     configcheck,
     dashboard,
     demo,
+    discover,
     inject,
     proxy,
     scan,
@@ -22,7 +23,7 @@ from errwatch.commands.common import config_option
 from errwatch.errors import ErrwatchError
 
 # Each module adds its subcommands; add a module here to add a command.
-COMMANDS = (demo, inject, scan, check, sessions, configcheck, serve, proxy)
+COMMANDS = (demo, inject, scan, check, discover, sessions, configcheck, serve, proxy)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,15 +11,12 @@ from pathlib import Path
 from errwatch import __version__
 from errwatch.config import Config
 from errwatch.core.incident.incident import Incident
+from errwatch.core.injection.answers import AnswerLedger
 from errwatch.core.injection.injector import Injector
 from errwatch.core.injection.links import Listener, build_proxy
 from errwatch.core.logs.logwatch import TracebackMonitor
-from errwatch.core.metrics.source import (
-    BridgedSource,
-    MetricsSource,
-    PrometheusSource,
-    ScrapeSource,
-)
+from errwatch.core.metrics.scrape import BridgedSource, ScrapeSource
+from errwatch.core.metrics.source import MetricsSource, PrometheusSource
 from errwatch.errors import UsageError
 
 
@@ -36,9 +33,17 @@ class Sources:
 
 
 def build_metrics(
-    config: Config, *, direct_scrape: bool = False, bridge_warmup: bool = False
+    config: Config,
+    *,
+    direct_scrape: bool = False,
+    bridge_warmup: bool = False,
+    answers: AnswerLedger | None = None,
 ) -> MetricsSource:
-    """The metrics source alone: Prometheus, a direct scrape, or the first bridged by the second."""
+    """The metrics source alone: Prometheus, a direct scrape, or the first bridged by the second.
+
+    ``answers``: the injector's answers, from which test errors are estimated when the
+    request series has no route label.
+    """
     route = config.injection.route
 
     def scrape() -> ScrapeSource:
@@ -48,7 +53,13 @@ def build_metrics(
 
     if direct_scrape:
         return scrape()
-    prometheus = PrometheusSource(config.prometheus, injection_route=route, panels=config.panels)
+    prometheus = PrometheusSource(
+        config.prometheus,
+        injection_route=route,
+        panels=config.panels,
+        target_url=config.target.url,
+        answers=answers,
+    )
     return BridgedSource(prometheus, scrape()) if bridge_warmup else prometheus
 
 
@@ -69,6 +80,7 @@ def build_incident(
         private_dir,
         session_path,
     )
+    from errwatch.core.metrics.discovery import needs_discovery
     from errwatch.core.metrics.promql import rate_query
 
     injection = config.injection
@@ -80,7 +92,11 @@ def build_incident(
             "started": repr(started),
             "target": config.target.url,
             "injection_route": injection.route,
-            "query": rate_query(config.prometheus, injection.route),
+            "query": (
+                "discovered at start (see the header)"
+                if needs_discovery(config.prometheus)
+                else rate_query(config.prometheus, injection.route)
+            ),
             "metric": config.prometheus.metric,
             "status_label": config.prometheus.status_label,
             "mode": mode,
@@ -120,15 +136,18 @@ def build_sources(
     ``bridge_warmup``: a Prometheus that was just started shows the target's /metrics
     until it has data of its own (the demo).
     """
+    injector = Injector(config.injection, config.target.url)
     metrics: MetricsSource = build_metrics(
-        config, direct_scrape=direct_scrape, bridge_warmup=bridge_warmup
+        config,
+        direct_scrape=direct_scrape,
+        bridge_warmup=bridge_warmup,
+        answers=injector.answers,
     )
     monitor = (
         TracebackMonitor(config.logs, injection_route=config.injection.route)
         if config.logs
         else None
     )
-    injector = Injector(config.injection, config.target.url)
     proxies = build_proxies(config)
     incident = build_incident(config, mode=metrics.mode)
     return Sources(

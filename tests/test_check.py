@@ -74,7 +74,9 @@ def test_injected_errors_alone_keep_the_check_healthy(
     assert ratio["max"] > 0.2  # half the requests fail... on the test route
     assert report["app_error_ratio"] == {"min": 0.0, "avg": 0.0, "max": 0.0}
     by_status = report["by_status"]
-    assert isinstance(by_status, dict) and by_status["200"] > 1 and by_status["500"] > 1
+    # Averaged over the polls of a 4 s check while the 10 s rate window fills: wide bounds
+    # (a loaded machine answers the traffic slowly).
+    assert isinstance(by_status, dict) and by_status["200"] > 0.2 and by_status["500"] > 0.2
     assert report["sources"] == {
         "prometheus": "up",
         "logs": {str(engine.api.log_file): "following"},
@@ -182,3 +184,18 @@ def test_application_errors_above_the_threshold_fail_even_when_the_target_recove
     assert summary.exit_code == CROSSED
     assert summary.app_error_ratio.max == pytest.approx(burst.app_error_ratio())
     assert summary.final_state is SourceState.UP
+
+
+def test_an_estimated_split_is_said_in_the_verdict_and_the_json() -> None:
+    from dataclasses import replace
+
+    run = CheckRun(threshold=0.05, injection_route="/error")
+    live = replace(scenes.injecting(), estimated=True, found='m{job="j"} status code')
+    run.add_metrics(live)
+    summary = run.summary(5.0, url="http://prom:9090")
+    text = summary.to_text()
+    assert "application (estimated):" in text
+    assert '  series       m{job="j"} status code' in text
+    assert summary.reasons == ("application 5xx ratio (estimated) stayed at or under 5.0%",)
+    data = summary.to_json()
+    assert data["app_error_ratio_estimated"] is True and data["series"] == 'm{job="j"} status code'

@@ -7,7 +7,7 @@ import os
 import sys
 
 from errwatch.commands.common import config_path, find_config
-from errwatch.config import ENV_PREFIX, dump_config
+from errwatch.config import ENV_PREFIX, Config, dump_config
 
 
 def register(
@@ -35,4 +35,24 @@ def run_check(args: argparse.Namespace) -> int:
     if overrides:
         print(f"# overridden by the environment: {', '.join(overrides)}")
     sys.stdout.write(dump_config(config))
+    print(discovered(config))
     return 0
+
+
+def discovered(config: Config) -> str:
+    """What "auto" stands for now, as TOML comments; why not, when Prometheus cannot say."""
+    from errwatch.commands.discover import find
+    from errwatch.core.metrics.discovery import needs_discovery
+    from errwatch.errors import SourceError
+
+    if not needs_discovery(config.prometheus):
+        return "# [prometheus] metric, labels, job and instance: all named above"
+    try:
+        found = find(config)
+    except SourceError as error:
+        return f'# "auto" not resolved now: {error}'
+    if not found.ok:
+        return f'# "auto" not resolved now: {found.problem}'
+    lines = ['# "auto" stands for (errwatch discover says why):', f"# {found.summary()}"]
+    lines += [f"#   {line}" for line in found.toml().splitlines()[1:]]
+    return "\n".join(lines)

@@ -89,7 +89,16 @@ async def _inject(
     for signum in stops:
         loop.add_signal_handler(signum, injector.stop, "user")
     cfg = injector.cfg
-    probe = ErrorSplitProbe(config.prometheus, cfg.route) if injector.guard.enabled else None
+    probe = (
+        ErrorSplitProbe(
+            config.prometheus,
+            cfg.route,
+            target_url=config.target.url,
+            answers=injector.answers,
+        )
+        if injector.guard.enabled
+        else None
+    )
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(bar_width=20),

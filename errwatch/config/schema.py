@@ -157,16 +157,22 @@ class PrometheusConfig:
     """Time span the chart shows; default "5m"."""
     rate_window: Duration = _checked(10.0, _positive)
     """Window of rate(); at least 4x the scrape interval; default "10s"."""
-    metric: str = _checked("http_requests_total", _metric_name)
-    """Counter of HTTP requests."""
-    status_label: str = _checked("status", _label_name)
-    """Label holding the HTTP status code (status, code, status_code)."""
-    route_label: str = _checked("endpoint", _label_name_or_empty)
-    """Label holding the route template; "" when there is none (no test/app split)."""
+    metric: str = _checked("auto", _metric_name)
+    """Counter (or histogram _count) of HTTP requests; default "auto": found from the
+    API's own series (see `errwatch discover`)."""
+    status_label: str = _checked("auto", _label_name)
+    """Label holding the HTTP status (status, code, status_code...); default "auto"."""
+    route_label: str = _checked("auto", _label_name_or_empty)
+    """Label holding the route; "" when there is none (test errors are then estimated from
+    the injector's own answers); default "auto"."""
     selector: str = ""
-    """Extra label matchers added to every query, e.g. 'job="api"'; default none."""
-    job: str = "api"
-    """Scrape job of the API, used to tell "target down" (up == 0) from "no traffic"."""
+    """Extra label matchers added to every query, e.g. 'env="test"'; default none."""
+    job: str = "auto"
+    """Scrape job of the API: every query is restricted to it; "" for none; default "auto":
+    the job of the target whose address is [target] url's host and port."""
+    instance: str = "auto"
+    """Instance of that job: "auto" is the API's own target if one has its address, else
+    every instance of the job; "" every instance; default "auto"."""
     auth: AuthConfig = field(default_factory=AuthConfig)
     """Bearer token or basic auth, read from the environment or files."""
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))

@@ -69,6 +69,12 @@ class CheckSummary:
     interrupted: bool = False
     reasons: tuple[str, ...] = field(default=())
     exit_code: int = HEALTHY
+    found: str = ""
+    """What discovery chose (metric, labels, job, instance); "" when the config named it."""
+    estimated: bool = False
+    """The application's part is an estimate (no route label: the injector's own answers
+    subtracted from the totals)."""
+    notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """One JSON object (the keys `errwatch check --json` prints)."""
@@ -88,6 +94,9 @@ class CheckSummary:
                 "applies_to": "app_error_ratio",
                 "injection_route": self.injection_route if self.split else None,
             },
+            "app_error_ratio_estimated": self.estimated,
+            "series": self.found or None,
+            "notes": list(self.notes),
             "by_status": {status: round(rate, 4) for status, rate in self.by_status.items()},
             "tracebacks": self.tracebacks,
             "groups": [_group_json(group) for group in self.groups],
@@ -106,14 +115,18 @@ class CheckSummary:
             f"  states       {states}",
             f"  now          {self.final_state}"
             + (f": {self.final_detail}" if self.final_detail else ""),
+            *([f"  series       {self.found}"] if self.found else []),
+            *(f"  note         {note}" for note in self.notes),
             f"  rates        {rates}",
             f"  5xx ratio    all routes: {self.error_ratio.text()}",
         ]
         if self.split:
+            estimated = " (estimated)" if self.estimated else ""
             lines += [
-                f"               application: {self.app_error_ratio.text()}"
+                f"               application{estimated}: {self.app_error_ratio.text()}"
                 f" (threshold {self.threshold:.1%})",
-                f"               test errors on {self.injection_route}: {self.test_errors:.2f}/s",
+                f"               test errors on {self.injection_route}{estimated}: "
+                f"{self.test_errors:.2f}/s",
             ]
         elif self.by_status:
             lines.append(f"               (no route label: threshold {self.threshold:.1%} on all)")
@@ -206,22 +219,23 @@ class CheckRun:
             reasons.append(f"{mode} never answered in {format_duration(duration)} ({why})")
         elif not self._current_polls and not down:
             seen = ", ".join(f"{state}: {n}" for state, n in self.states.items())
-            reasons.append(f"no current data during the whole run ({seen})")
+            why = f": {last.detail}" if last and last.detail else ""
+            reasons.append(f"no current data during the whole run ({seen}){why}")
         if reasons:
             code = UNUSABLE
         if down:
             code = CROSSED
             reasons.append(f"the target was down during {down} of {polls} polls")
+        estimated = bool(last and last.estimated)
+        what = "application 5xx ratio" + (" (estimated)" if estimated else "")
         if app.max is not None and app.max > self.threshold:
             code = CROSSED
-            reasons.append(
-                f"application 5xx ratio reached {app.max:.1%}, above {self.threshold:.1%}"
-            )
+            reasons.append(f"{what} reached {app.max:.1%}, above {self.threshold:.1%}")
         if code == HEALTHY:
             reasons.append(
                 "no traffic: the ratio could not be measured"
                 if app.max is None
-                else f"application 5xx ratio stayed at or under {self.threshold:.1%}"
+                else f"{what} stayed at or under {self.threshold:.1%}"
             )
         current = max(self._current_polls, 1)
         return CheckSummary(
@@ -245,6 +259,9 @@ class CheckRun:
             interrupted=interrupted,
             reasons=tuple(reasons),
             exit_code=code,
+            found=last.found if last else "",
+            estimated=estimated,
+            notes=last.notes if last else (),
         )
 
 

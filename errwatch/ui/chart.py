@@ -10,7 +10,7 @@ from textual_plotext import PlotextPlot
 
 from errwatch.config import DashboardConfig
 from errwatch.core.incident.spans import Span, visible
-from errwatch.core.metrics.rates import MetricsSnapshot, RateSeries, by_class
+from errwatch.core.metrics.rates import MetricsSnapshot, Point, RateSeries, by_class, worst_first
 from errwatch.ui.chartstyle import (
     APP_RATIO,
     CRITICAL,
@@ -19,6 +19,7 @@ from errwatch.ui.chartstyle import (
     SPAN_COLOURS,
     WARNING,
     ChartView,
+    instance_colour,
     series_colours,
     tick_label,
 )
@@ -107,7 +108,12 @@ class RateChart(PlotextPlot):
             plt.yticks([0, 1], ["", ""])
             self.refresh()
             return
-        top = self._draw_ratio(snapshot) if self.view is ChartView.RATIO else self._draw_rates()
+        if self.view is ChartView.RATIO:
+            top = self._draw_ratio(snapshot)
+        elif self.view is ChartView.INSTANCE:
+            top = self._draw_instances(snapshot)
+        else:
+            top = self._draw_rates()
         self._draw_spans(snapshot.at, top)
         self.refresh()
 
@@ -129,23 +135,39 @@ class RateChart(PlotextPlot):
         plt.ylim(0, top)
         return top
 
-    def _draw_ratio(self, snapshot: MetricsSnapshot) -> float:
+    def _ratio_axes(self) -> None:
         # A log scale keeps a 1 % threshold and a 60 % injection both readable in 7 rows.
         # Drawn as log10 on a linear axis (plotext's own log axis mislabels ticks); 0 %
         # has no logarithm and sits on the floor, labelled "0".
         plt = self.plt
-        every, app = snapshot.ratio_points()
         ticks = [RATIO_FLOOR, *RATIO_TICKS]
         plt.yticks([_log(t) for t in ticks], ["0", *(f"{t:g}%" for t in RATIO_TICKS)])
         plt.ylim(_log(RATIO_FLOOR), _log(100.0))
         plt.hline(_log(self.thresholds.ratio_warning * 100), WARNING)
         plt.hline(_log(self.thresholds.ratio_critical * 100), CRITICAL)
+
+    def _plot_ratio(
+        self, points: tuple[Point, ...], now: float, colour: tuple[int, int, int]
+    ) -> None:
+        if points:
+            xs = [at - now for at, _ in points]
+            ys = [_log(100 * ratio) for _, ratio in points]
+            self.plt.plot(xs, ys, color=colour, marker="braille")
+
+    def _draw_ratio(self, snapshot: MetricsSnapshot) -> float:
+        self._ratio_axes()
+        every, app = snapshot.ratio_points()
         # Application errors are what would page someone; test errors are the gap above them.
         for points, colour in ((app if snapshot.split else (), APP_RATIO), (every, CRITICAL)):
-            if points:
-                xs = [at - snapshot.at for at, _ in points]
-                ys = [_log(100 * ratio) for _, ratio in points]
-                plt.plot(xs, ys, color=colour, marker="braille")
+            self._plot_ratio(points, snapshot.at, colour)
+        return _log(100.0)
+
+    def _draw_instances(self, snapshot: MetricsSnapshot) -> float:
+        """The 5xx ratio of each instance, the worst drawn last (on top) in red."""
+        self._ratio_axes()
+        ranked = worst_first(snapshot.instances)
+        for rank in range(len(ranked) - 1, -1, -1):
+            self._plot_ratio(ranked[rank].ratio_points(), snapshot.at, instance_colour(rank))
         return _log(100.0)
 
     def _draw_spans(self, now: float, top: float) -> None:

@@ -47,11 +47,31 @@ class ChartView(StrEnum):
     CLASS = "by class"
     CODE = "by code"
     RATIO = "5xx ratio"
+    INSTANCE = "by instance"
 
-    def next(self) -> ChartView:
-        """The view after this one, wrapping around."""
-        views = list(ChartView)
-        return views[(views.index(self) + 1) % len(views)]
+    def next(self, *, instances: int = 1) -> ChartView:
+        """The view after this one, wrapping around; "by instance" only with several."""
+        views = [v for v in ChartView if v is not ChartView.INSTANCE or instances > 1]
+        at = views.index(self) if self in views else len(views) - 1
+        return views[(at + 1) % len(views)]
+
+
+INSTANCE_COLOURS: tuple[Colour, ...] = (
+    (235, 65, 65),
+    (255, 150, 40),
+    (230, 180, 0),
+    (90, 150, 255),
+    (0, 175, 175),
+    (200, 90, 220),
+    (80, 200, 80),
+    (200, 200, 200),
+)
+"""By instance: the worst first, in red, then cooler colours down the ranking."""
+
+
+def instance_colour(rank: int) -> Colour:
+    """The colour of the instance ranked ``rank`` (0: the worst 5xx ratio)."""
+    return INSTANCE_COLOURS[min(rank, len(INSTANCE_COLOURS) - 1)]
 
 
 def tick_label(seconds_ago: float) -> str:

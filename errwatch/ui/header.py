@@ -57,6 +57,12 @@ class StatusBar(Widget):
             and snapshot.series
         ):
             line.append(f" ({format_duration(round(snapshot.age))} old)", "yellow")
-        if not self.notice:
+        if snapshot is not None and snapshot.instances_up and snapshot.instances_up[1] > 1:
+            up, total = snapshot.instances_up
+            line.append(f"  {up}/{total} instances up", "bold" if up == total else "bold red")
+        # What discovery chose: labels are data from outside, shown as plain text.
+        found = snapshot.found if snapshot is not None else ""
+        notice = "  ·  ".join(part for part in (self.notice, found) if part)
+        if not notice:
             return line
-        return Text.assemble(line, "\n", (self.notice, "dim"))
+        return Text.assemble(line, "\n", (notice, "dim"))

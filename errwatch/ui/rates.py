@@ -21,10 +21,16 @@ from textual.worker import Worker, WorkerState
 
 from errwatch.config import DashboardConfig, PanelConfig
 from errwatch.core.incident.spans import Span
-from errwatch.core.metrics.rates import MetricsSnapshot, SourceState, status_class
+from errwatch.core.metrics.rates import MetricsSnapshot, SourceState, status_class, worst_first
 from errwatch.core.metrics.source import Backoff, MetricsSource
 from errwatch.core.units import format_duration
-from errwatch.ui.chartstyle import CLASS_COLOURS, ChartView, rich_colour, series_colours
+from errwatch.ui.chartstyle import (
+    CLASS_COLOURS,
+    ChartView,
+    instance_colour,
+    rich_colour,
+    series_colours,
+)
 from errwatch.ui.panels import PanelStrip
 
 if TYPE_CHECKING:
@@ -40,7 +46,19 @@ TITLES = {
     ChartView.CLASS: "Requests/s by status class",
     ChartView.CODE: "Requests/s by status code",
     ChartView.RATIO: "5xx ratio: all routes (red), application only (orange)",
+    ChartView.INSTANCE: "5xx ratio by instance, worst first (red)",
 }
+CLASSES_ONLY_TITLE = "Requests/s by status class (the exporter gives classes only, no codes)"
+ESTIMATED_RATIO_TITLE = "5xx ratio: all routes (red), application only, estimated (orange)"
+
+
+def title_of(view: ChartView, snapshot: MetricsSnapshot | None) -> str:
+    """The chart's title: the view, and what the data cannot give (codes, an exact split)."""
+    if snapshot is not None and view is ChartView.CODE and snapshot.classes_only:
+        return CLASSES_ONLY_TITLE
+    if snapshot is not None and view is ChartView.RATIO and snapshot.estimated:
+        return ESTIMATED_RATIO_TITLE
+    return TITLES[view]
 
 
 async def in_daemon_thread(call: Callable[[], T]) -> T:
@@ -153,6 +171,9 @@ class RateSummary(Vertical):
             digits.update(shown)
         self.query_one("#ratio-split", Readout).show(self._split(snapshot))
         table = self.query_one("#rate-table", Readout)
+        if snapshot is not None and self.view is ChartView.INSTANCE:
+            table.show(instance_table(snapshot, table.size.height))
+            return
         rates: dict[str, float] = {}
         if snapshot is not None:
             rates = snapshot.current()
@@ -184,8 +205,21 @@ class RateSummary(Vertical):
         )
         text = Text("app ")
         text.append(format_ratio(app), f"bold {style}".strip())
+        if snapshot.estimated:
+            text.append(" est.", "italic")
         text.append(f" test {snapshot.test_error_rate():.1f}/s")
         return text
+
+
+def instance_table(snapshot: MetricsSnapshot, height: int) -> Text:
+    """Each instance's 5xx ratio, the worst first, coloured as in the chart."""
+    ranked = worst_first(snapshot.instances)
+    lines = []
+    for rank, one in enumerate(ranked[: height or len(ranked)]):
+        line = Text(one.instance or "?", rich_colour(instance_colour(rank)))
+        line.append(f" {format_ratio(one.current_ratio())}")
+        lines.append(line)
+    return Text("\n").join(lines)
 
 
 def _sum_by_class(rates: dict[str, float]) -> dict[str, float]:
@@ -240,7 +274,7 @@ class RatesPanel(Vertical):
         yield PanelStrip(self.panels, id="panel-strip")
 
     def on_mount(self) -> None:
-        self.border_title = TITLES[self.view]
+        self.border_title = title_of(self.view, self.snapshot)
         message = self.query_one("#rate-message", Readout)
         message.show(Text.assemble((str(SourceState.CONNECTING), "bold"), ": first poll…"))
         self.add_class("-no-chart")
@@ -268,11 +302,12 @@ class RatesPanel(Vertical):
             self.chart.snapshot = snapshot
 
     def cycle_view(self) -> None:
-        """By class -> by code -> 5xx ratio -> by class."""
-        self.view = self.view.next()
+        """By class -> by code -> 5xx ratio (-> by instance, with several) -> by class."""
+        instances = len(self.snapshot.instances) if self.snapshot is not None else 1
+        self.view = self.view.next(instances=instances)
 
     def watch_view(self, view: ChartView) -> None:
-        self.border_title = TITLES[view]
+        self.border_title = title_of(view, self.snapshot)
         if self.chart is not None:
             self.chart.view = view
         self.query_one(RateSummary).view = view
@@ -313,9 +348,10 @@ class RatesPanel(Vertical):
     def watch_snapshot(self, snapshot: MetricsSnapshot | None) -> None:
         if snapshot is None:
             return
+        self.border_title = title_of(self.view, snapshot)
         message = self.query_one("#rate-message", Readout)
         message.show(_message(snapshot))
-        message.display = bool(snapshot.detail) or not snapshot.state.healthy
+        message.display = bool(snapshot.detail or snapshot.notes) or not snapshot.state.healthy
         failing = not snapshot.state.answered
         self.set_class(failing, "-failing")
         self.set_class(not snapshot.series, "-no-chart")
@@ -330,10 +366,14 @@ class RatesPanel(Vertical):
 
 
 def _message(snapshot: MetricsSnapshot) -> Text:
-    """The state and its explanation, in full (a bad query's message verbatim)."""
+    """The state and its explanation, in full (a bad query's message verbatim), then what
+    a person must know about the data (values left out, counters going backwards)."""
     if snapshot.state is SourceState.UP:
-        return Text(snapshot.detail)
-    text = Text(str(snapshot.state), "bold")
-    if snapshot.detail:
-        text.append(f": {snapshot.detail}")
+        text = Text(snapshot.detail)
+    else:
+        text = Text(str(snapshot.state), "bold")
+        if snapshot.detail:
+            text.append(f": {snapshot.detail}")
+    for note in snapshot.notes:
+        text.append(("\n" if text else "") + note)
     return text

@@ -51,6 +51,9 @@ class Observation:
     fault: str = ""
     """The fault window the values fall in ("inventory: delay 2s..."), "" outside any: an
     alert firing inside one is test-induced, whatever route its errors are on."""
+    estimated: bool = False
+    """The application's part is an estimate: no route label, the injector's own answers
+    subtracted from the totals."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +207,12 @@ class AlertEngine:
         return upgraded, None
 
 
+ESTIMATED = "application part estimated: no route label, errwatch's own answers subtracted"
+
+
 def _detail(rule: AlertRule, obs: Observation) -> str:
     if rule.value == "new_group":
         return ", ".join(text for text, _ in obs.new_groups)
+    if obs.estimated and rule.value in ("error_ratio", "app_error_ratio", "status_rate"):
+        return ESTIMATED
     return ""

@@ -104,6 +104,7 @@ class Incident:
         self.linger = rate_window + 5.0
         self._clock = clock
         self._source: tuple[str, SourceState] | None = None
+        self._found = ""
         self._metrics: MetricsSnapshot | None = None
         self._files: dict[str, FollowState] = {}
         self._tracebacks: deque[tuple[float, bool]] = deque()
@@ -134,6 +135,14 @@ class Incident:
                 tl.source_changed(snapshot.at, source=name, state=str(state), detail=detail)
             )
         self._source = source
+        if snapshot.found and snapshot.found != self._found:
+            # What discovery chose, once: the report's "key metric" and "estimated" come
+            # from it.
+            self._found = snapshot.found
+            name = "Prometheus" if snapshot.mode == "prometheus" else snapshot.mode
+            events.append(
+                tl.source_changed(snapshot.at, source=name, state="reading", detail=snapshot.found)
+            )
         if state.healthy and snapshot.data_at is not None:
             # Failed polls keep the last good values: an unreachable Prometheus is not
             # a recovery, so it neither fires nor resolves an alert.
@@ -334,6 +343,7 @@ class Incident:
         # Without a route split the metrics cannot tell the application's errors apart.
         return Observation(
             at,
+            estimated=snapshot.estimated,
             error_ratio=snapshot.error_ratio(),
             app_error_ratio=snapshot.app_error_ratio() if snapshot.split else None,
             rates=snapshot.current(),

@@ -77,6 +77,8 @@ class Facts:
     """Groups with tracebacks during fault windows, and how many, most first."""
     fault_alerts: int = 0
     """Alerts that fired inside a fault window (counted in test_alerts too)."""
+    reading: str = ""
+    """What discovery chose ("metric{job, instance} status ..., route ..."); "" if pinned."""
 
 
 def _five_xx(session: RecordedSession) -> dict[float, float]:
@@ -133,6 +135,11 @@ def analyse(session: RecordedSession) -> Facts:
     candidates = [*error_times[:1], *group_starts[:1]]
     first_error = min(candidates) if candidates else None
     firing = [e for e in events if e.kind is EventKind.ALERT_FIRING]
+    readings = [
+        str(e.data.get("detail", ""))
+        for e in events
+        if e.kind is EventKind.SOURCE and e.data.get("state") == "reading"
+    ]
     detection = next((e for e in firing if first_error is None or e.at >= first_error), None)
     stops = [w.end for w in injections if w.end is not None]
     last_stop = max(stops) if stops else None
@@ -183,6 +190,7 @@ def analyse(session: RecordedSession) -> Facts:
         target=meta.get("target", "?"),
         injection_route=route,
         query=meta.get("query", ""),
+        reading=readings[-1] if readings else "",
         metric=meta.get("metric", "http_requests_total"),
         status_label=meta.get("status_label", "status"),
         injections=injections,
@@ -243,6 +251,10 @@ _PHRASES = {
         "s_test_only": "Aucune erreur applicative hors injection : l’incident n’a eu d’impact "
         "qu’en environnement de test et a validé la chaîne de supervision et d’alerte.",
         "d_metric": "- Métrique clé : `{metric}`, requête errwatch : `{query}`.",
+        "d_reading": "- Série lue (trouvée par errwatch) : `{reading}`.",
+        "d_estimated": "- Erreurs applicatives *estimées* : la série n’a pas de label de route ; "
+        "errwatch a soustrait du total des 5xx ses propres réponses injectées, par statut et "
+        "par seconde, sur la même fenêtre.",
         "d_ratio": "- Taux d’erreurs 5xx maximal : {ratio} (hors injection : {app_ratio}).",
         "d_first": "- Première erreur observée à {at}.",
         "d_detected": "- Détection à {at} par l’alerte « {alert} », {delay} après la première "
@@ -322,6 +334,10 @@ _PHRASES = {
         "s_test_only": "No application error outside the injection: the incident only "
         "affected a test environment and validated the monitoring and alerting chain.",
         "d_metric": "- Key metric: `{metric}`, errwatch query: `{query}`.",
+        "d_reading": "- Series read (found by errwatch): `{reading}`.",
+        "d_estimated": "- Application errors are *estimated*: the series has no route label; "
+        "errwatch subtracted its own injected answers, by status and second, from the total "
+        "5xx over the same window.",
         "d_ratio": "- Highest 5xx ratio: {ratio} (without injection: {app_ratio}).",
         "d_first": "- First error seen at {at}.",
         "d_detected": '- Detected at {at} by the alert "{alert}", {delay} after the first error.',
@@ -490,8 +506,12 @@ def _summary(facts: Facts, say: _Phrases) -> list[str]:
 
 def _detection(facts: Facts, say: _Phrases) -> list[str]:
     metric = f'{facts.metric}{{{facts.status_label}="500"}}'
-    lines = [
-        say("d_metric", metric=metric, query=facts.query),
+    lines = [say("d_metric", metric=metric, query=facts.query)]
+    if facts.reading:
+        lines = [say("d_reading", reading=facts.reading)]
+        if "estimated" in facts.reading:
+            lines.append(say("d_estimated"))
+    lines += [
         say(
             "d_ratio",
             ratio=say.percent(facts.max_ratio),

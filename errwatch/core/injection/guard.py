@@ -28,6 +28,8 @@ class ErrorSplit:
     """5xx per second on routes other than the injection route."""
     injected_errors: float = 0.0
     """5xx per second on the injection route."""
+    estimated: bool = False
+    """No route label: the injected part is what the injector got back (an estimate)."""
 
 
 def split_errors(
@@ -49,8 +51,9 @@ def split_errors(
 def split_of(snapshot: MetricsSnapshot) -> ErrorSplit | None:
     """The split a metrics snapshot tells, or None when it cannot tell it now.
 
-    Without a route split every 5xx would count as the application's, and the guard would
-    abort on the very errors it is meant to ignore; stale or failed data says nothing now.
+    Without a split every 5xx would count as the application's, and the guard would abort
+    on the very errors it is meant to ignore; stale or failed data says nothing now. A
+    split estimated from the injector's own answers (no route label) is a split too.
     """
     if not snapshot.split or not snapshot.state.healthy or snapshot.data_at is None:
         return None
@@ -59,6 +62,7 @@ def split_of(snapshot: MetricsSnapshot) -> ErrorSplit | None:
         app_ratio=snapshot.app_error_ratio(),
         app_errors=snapshot.app_error_rate(),
         injected_errors=snapshot.test_error_rate(),
+        estimated=snapshot.estimated,
     )
 
 
@@ -77,6 +81,8 @@ class ErrorGuard:
         """Why the guard tripped; empty while it has not."""
         self.last: tuple[float | None, float] | None = None
         """The newest observation taken into account: (ratio, at)."""
+        self.estimated = False
+        """Whether the newest ratio is an estimate (no route label)."""
         self._above_since: float | None = None
 
     @property
@@ -89,11 +95,12 @@ class ErrorGuard:
         self.tripped = ""
         self._above_since = None
 
-    def observe(self, ratio: float | None, at: float) -> str | None:
+    def observe(self, ratio: float | None, at: float, *, estimated: bool = False) -> str | None:
         """Take one observation; the reason when this one trips the guard, else None."""
         if self.last is not None and at <= self.last[1]:
             return None
         self.last = (ratio, at)
+        self.estimated = estimated
         if not self.enabled or self.tripped:
             return None
         if ratio is None or ratio <= self.threshold:
@@ -104,9 +111,8 @@ class ErrorGuard:
         if at - self._above_since < self.hold:
             return None
         held = f" for {format_duration(self.hold)}" if self.hold else ""
-        self.tripped = (
-            f"application 5xx ratio {ratio:.1%} above the guard's {self.threshold:.1%}{held}"
-        )
+        what = "application 5xx ratio (estimated)" if estimated else "application 5xx ratio"
+        self.tripped = f"{what} {ratio:.1%} above the guard's {self.threshold:.1%}{held}"
         return self.tripped
 
     def describe(self) -> str:
@@ -118,4 +124,6 @@ class ErrorGuard:
             return f"app 5xx: waiting for metrics ({limit})"
         ratio = self.last[0]
         shown = "no traffic" if ratio is None else f"{ratio:.1%}"
+        if self.estimated and ratio is not None:
+            shown += " est."
         return f"app 5xx {shown} ({limit})"

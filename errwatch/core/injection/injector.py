@@ -21,6 +21,7 @@ from types import MappingProxyType
 import httpx
 
 from errwatch.config import INJECTION_HEADER, InjectionConfig
+from errwatch.core.injection.answers import AnswerLedger
 from errwatch.core.injection.guard import ErrorGuard, ErrorSplit
 from errwatch.core.injection.latency import LatencyHistogram
 from errwatch.core.injection.targets import check_target
@@ -123,6 +124,8 @@ class Injector:
         self.url = target_url.rstrip("/") + cfg.route
         self.allow_remote = cfg.allow_remote if allow_remote is None else allow_remote
         self.guard = ErrorGuard(cfg.guard_ratio, cfg.guard_hold)
+        self.answers = AnswerLedger()
+        """Every answer by status and tenth of a second, across runs: what errwatch caused."""
         self._transport = transport
         self._rate = self.clamp_rate(cfg.rate)
         self._rate_changed = False
@@ -177,7 +180,7 @@ class Injector:
 
     def observe(self, split: ErrorSplit) -> None:
         """Feed the guard; stop the run (``stopped_by="guard"``) when it trips."""
-        reason = self.guard.observe(split.app_ratio, split.at)
+        reason = self.guard.observe(split.app_ratio, split.at, estimated=split.estimated)
         if reason and self.running:
             self.stop("guard", reason)
 
@@ -339,6 +342,7 @@ class Injector:
         counters.latency.add((time.perf_counter() - began) * 1000)
         status = str(response.status_code)
         counters.by_status[status] = counters.by_status.get(status, 0) + 1
+        self.answers.add(status)
 
     async def _drain(self) -> None:
         """Let in-flight requests end, for at most the request timeout."""

@@ -10,25 +10,42 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from errwatch.config import PrometheusConfig
+from errwatch.core.injection.answers import AnswerLedger
 from errwatch.core.injection.guard import ErrorSplit, split_errors
 from errwatch.core.injection.injector import InjectionStats, Injector
+from errwatch.core.metrics.discovery import (
+    Ask,
+    Discovery,
+    discover,
+    needs_discovery,
+    route_templates,
+    run_async,
+)
 from errwatch.core.metrics.promql import (
     PART_LABEL,
+    RESETS_PART,
     TEST_PART,
     classify_response,
     rate_query,
     sample_value,
 )
+from errwatch.core.metrics.rates import normalize_status, status_class
 from errwatch.errors import SourceError
 
 
 class ErrorSplitProbe:
-    """Reads the 5xx split (injection route vs the rest) from a PromQL API."""
+    """Reads the 5xx split (injection route vs the rest) from a PromQL API.
+
+    Like the dashboard, it finds what the config leaves to "auto" first (the job and
+    instance of ``target_url``, the request series), and where the series has no route
+    label it subtracts the injector's own ``answers`` from the totals: an estimate.
+    """
 
     def __init__(
         self,
@@ -37,20 +54,24 @@ class ErrorSplitProbe:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
+        target_url: str = "",
+        answers: AnswerLedger | None = None,
     ) -> None:
+        self.given = cfg
         self.cfg = cfg
         self.injection_route = injection_route
+        self.target_url = target_url
+        self.answers = answers
+        self.discovery: Discovery | None = None
         # The dashboard's own rate query: requests to the injection route are tagged.
-        self.query = rate_query(cfg, injection_route)
+        self.query = "" if needs_discovery(cfg) else rate_query(cfg, injection_route)
         self._clock = clock
         self._client = httpx.AsyncClient(base_url=cfg.url, timeout=cfg.timeout, transport=transport)
 
-    async def read(self) -> ErrorSplit:
-        """One instant query; SourceError says in a line why there is no answer."""
-        now = self._clock()
-        params = {"query": self.query, "time": f"{now:.3f}"}
+    async def _get(self, path: str, params: dict[str, Any]) -> Any:
+        """One GET of the API: its decoded JSON; SourceError says in a line why not."""
         try:
-            response = await self._client.get("/api/v1/query", params=params)
+            response = await self._client.get(path, params=params)
         except httpx.TimeoutException:
             raise SourceError(f"Prometheus: no answer within {self.cfg.timeout:g}s") from None
         except httpx.TransportError as error:
@@ -61,10 +82,40 @@ class ErrorSplitProbe:
             )
             raise SourceError(f"Prometheus {failure.state}: {failure.detail}")
         try:
-            rows = self._vector_rows(response.json())
+            return response.json()
+        except ValueError as error:
+            raise SourceError(f"Prometheus: unreadable answer ({error})") from None
+
+    async def _fetch(self, ask: Ask) -> Any:
+        payload = await self._get(ask.path, dict(ask.params))
+        return payload["data"] if isinstance(payload, dict) else None
+
+    async def _discover(self) -> None:
+        discovery = await run_async(discover(self.given, self.target_url), self._fetch)
+        self.discovery = discovery
+        if not discovery.ok:
+            raise SourceError(discovery.problem)
+        templates: tuple[str, ...] = ()
+        if discovery.candidate is not None:
+            templates = route_templates(discovery.candidate.all_routes, self.injection_route)
+        self.cfg = discovery.resolve(self.given)
+        self.query = rate_query(self.cfg, self.injection_route, templates)
+
+    async def read(self) -> ErrorSplit:
+        """One instant query; SourceError says in a line why there is no answer."""
+        if not self.query:
+            await self._discover()
+        now = self._clock()
+        payload = await self._get("/api/v1/query", {"query": self.query, "time": f"{now:.3f}"})
+        try:
+            rows = self._vector_rows(payload)
         except (ValueError, KeyError, TypeError, IndexError) as error:
             raise SourceError(f"Prometheus: unreadable answer ({error})") from None
-        return split_errors(rows, self.injection_route, now)
+        if self.cfg.route_label or self.answers is None:
+            return split_errors(rows, self.injection_route, now)
+        interval = (self.discovery.scrape_interval if self.discovery else None) or self.cfg.refresh
+        injected = self.answers.rates(now, self.cfg.rate_window, interval)
+        return replace(split_errors(estimated_rows(rows, injected), INJECTED, now), estimated=True)
 
     def _vector_rows(self, payload: Any) -> list[tuple[str, str, float]]:
         """(route, status, rate) rows; the route is the injection route or "" for the others."""
@@ -76,14 +127,44 @@ class ErrorSplitProbe:
             value = sample_value(item["value"][1])
             if value is None:  # NaN or Inf: no request rate to count
                 continue
-            test = item["metric"].get(PART_LABEL) == TEST_PART
-            status = str(item["metric"].get(self.cfg.status_label, ""))
-            rows.append((self.injection_route if test else "", status, value))
+            part = item["metric"].get(PART_LABEL)
+            status = normalize_status(str(item["metric"].get(self.cfg.status_label, "")))
+            if part == RESETS_PART or status is None:
+                continue
+            rows.append((self.injection_route if part == TEST_PART else "", status, value))
         return rows
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.aclose()
+
+
+def estimated_rows(
+    rows: list[tuple[str, str, float]], injected: dict[str, float]
+) -> list[tuple[str, str, float]]:
+    """Totals by status split into the injector's own part and the rest (no route label).
+
+    The injected rate is taken from the total of its status (or class, when the series
+    holds classes only), never below zero.
+    """
+    totals: dict[str, float] = {}
+    for _, status, rate in rows:
+        totals[status] = totals.get(status, 0.0) + rate
+    classes = bool(totals) and all(status.endswith("xx") for status in totals)
+    mine: dict[str, float] = {}
+    for status, rate in injected.items():
+        key = normalize_status(status) or status
+        key = status_class(key) if classes else key
+        mine[key] = mine.get(key, 0.0) + rate
+    split = []
+    for status, total in totals.items():
+        part = min(total, mine.get(status, 0.0))
+        split += [(INJECTED, status, part), ("", status, total - part)]
+    return split
+
+
+INJECTED = "\0injected"
+"""Route name of the injector's own part in :func:`estimated_rows`."""
 
 
 GuardListener = Callable[[ErrorSplit | None, str], None]

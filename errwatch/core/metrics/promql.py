@@ -11,12 +11,18 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from errwatch.config import PrometheusConfig
 from errwatch.core.metrics.panels import PanelSeries
-from errwatch.core.metrics.rates import RateSeries, SourceState, add_series
+from errwatch.core.metrics.rates import (
+    InstanceRates,
+    RateSeries,
+    SourceState,
+    add_series,
+    normalize_status,
+)
 
 MAX_POINTS = 11_000
 """Prometheus refuses range queries of more than 11,000 points per series."""
@@ -24,6 +30,7 @@ MAX_POINTS = 11_000
 PART_LABEL = "errwatch_part"
 """Label errwatch adds inside its query to mark requests to the injection route."""
 TEST_PART = "test"
+RESETS_PART = "resets"
 
 _RE2_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
 # VictoriaMetrics answers 422 for a query it cannot parse as well as for one it cannot
@@ -48,11 +55,19 @@ def regex_escape(text: str) -> str:
 
 
 def selector(cfg: PrometheusConfig) -> str:
-    """``{job="api"}`` from the configured extra matchers (braces optional in the config)."""
+    """``{job="api",instance="host:5000",...}``: the API's own job and instance (when known,
+    not "auto") and the configured extra matchers (braces optional in the config)."""
+    parts = [
+        f"{key}={string_literal(value)}"
+        for key, value in (("job", cfg.job), ("instance", cfg.instance))
+        if value and value != "auto"
+    ]
     inner = cfg.selector.strip()
     if inner.startswith("{") and inner.endswith("}"):
         inner = inner[1:-1].strip()
-    return f"{{{inner}}}" if inner else ""
+    if inner:
+        parts.append(inner)
+    return f"{{{','.join(parts)}}}" if parts else ""
 
 
 def window(seconds: float) -> str:
@@ -60,25 +75,60 @@ def window(seconds: float) -> str:
     return f"{max(1, round(seconds))}s"
 
 
-def rate_query(cfg: PrometheusConfig, injection_route: str | None = None) -> str:
-    """Requests per second by status over the rate window, summed over everything else.
+def route_regex(injection_route: str, templates: tuple[str, ...] = ()) -> str:
+    """The RE2 matching the route label's value(s) of the injection route: the route
+    itself, and any template of the series that matches it ("/items/{id}")."""
+    return "|".join(regex_escape(value) for value in dict.fromkeys((injection_route, *templates)))
+
+
+def increase_rate(metric: str, sel: str, rate_window: float, up: str = "up") -> str:
+    """Per-second increase over the window, by series, counting a series' first requests.
+
+    ``rate()`` needs two samples and never sees the first value of a new series, and no
+    exporter pre-creates its label sets: the first 500 of a route would be invisible. A
+    series that was not there one window ago counts its whole value over the window
+    (``m unless m offset w``), the others their ``rate()``. Only when its target was
+    already scraped one window ago (``up offset w``, the ``up`` selector given): a series
+    that shows up with its target (Prometheus just started, a target back after a long
+    gap) carries counts from before and is left to ``rate()``.
+    """
+    span = window(rate_window)
+    seconds = max(1, round(rate_window))
+    series = f"{metric}{sel}"
+    new = f"({series} unless {series} offset {span}) and on (job, instance) {up} offset {span}"
+    return f"({new}) / {seconds} or rate({series}[{span}])"
+
+
+def rate_query(
+    cfg: PrometheusConfig, injection_route: str | None = None, templates: tuple[str, ...] = ()
+) -> str:
+    """Requests per second by status and instance over the rate window, summed over the rest.
 
     With a route label and an injection route, requests to that route get
     ``errwatch_part="test"`` so one query tells test errors from application errors.
+    Counter drops inside the window come along as ``errwatch_part="resets"``, so
+    counters that go backwards between scrapes are told, not drawn as spikes.
     """
-    rate = f"rate({cfg.metric}{selector(cfg)}[{window(cfg.rate_window)}])"
+    sel = selector(cfg)
+    rate = increase_rate(cfg.metric, sel, cfg.rate_window, up_query(cfg))
+    status = cfg.status_label
+    resets = (
+        f"label_replace(sum by (instance) (resets({cfg.metric}{sel}[{window(cfg.rate_window)}])), "
+        f'{string_literal(PART_LABEL)}, "{RESETS_PART}", "instance", "(.*)")'
+    )
     if not (cfg.route_label and injection_route):
-        return f"sum by ({cfg.status_label}) ({rate})"
+        return f"sum by ({status}, instance) ({rate}) or {resets}"
     tagged = (
         f"label_replace({rate}, {string_literal(PART_LABEL)}, {string_literal(TEST_PART)}, "
-        f"{string_literal(cfg.route_label)}, {string_literal(regex_escape(injection_route))})"
+        f"{string_literal(cfg.route_label)}, "
+        f"{string_literal(route_regex(injection_route, templates))})"
     )
-    return f"sum by ({cfg.status_label}, {PART_LABEL}) ({tagged})"
+    return f"sum by ({status}, instance, {PART_LABEL}) ({tagged}) or {resets}"
 
 
 def up_query(cfg: PrometheusConfig) -> str:
-    """``up`` of the API's scrape job: 0 means the target is down, not that it has no traffic."""
-    return f"up{{job={string_literal(cfg.job)}}}"
+    """``up`` of the API's job and instance: 0 means the target is down, not "no traffic"."""
+    return f"up{selector(replace(cfg, selector=''))}"
 
 
 def range_step(span: float, wanted: float = 1.0) -> float:
@@ -111,23 +161,53 @@ def _points(
     return tuple(points)
 
 
-def parse_rates(
-    result: Any, status_label: str
-) -> tuple[tuple[RateSeries, ...], tuple[RateSeries, ...]]:
-    """A matrix from :func:`rate_query` -> (all routes by status, injection route by status).
+@dataclass(frozen=True, slots=True)
+class RateResult:
+    """A :func:`rate_query` matrix, read: rates by status (all routes, injection route),
+    by instance, the counter drops, and the status values that are not statuses."""
+
+    every: tuple[RateSeries, ...] = ()
+    test: tuple[RateSeries, ...] = ()
+    instances: tuple[InstanceRates, ...] = ()
+    resets: dict[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    """instance -> (time, counter drops within the rate window ending then)."""
+    left_out: tuple[str, ...] = ()
+
+
+def parse_rates(result: Any, status_label: str) -> RateResult:
+    """A matrix from :func:`rate_query`, read.
 
     A rate is never negative: PromQL's rate() already treats a drop as a counter reset,
-    and a negative value from any engine is clamped rather than drawn.
+    and a negative value from any engine is clamped rather than drawn. Status values are
+    normalized ("5" and "5xx" are 5xx classes); values that are not statuses are left out.
     """
-    every: dict[str, list[RateSeries]] = {}
+    every: list[RateSeries] = []
     test: list[RateSeries] = []
+    per_instance: dict[str, list[RateSeries]] = {}
+    resets: dict[str, tuple[tuple[float, float], ...]] = {}
+    left_out: set[str] = set()
     for item in result:
         labels = item["metric"]
-        one = RateSeries(str(labels.get(status_label, "?")), _points(item["values"], floor=0.0))
-        every.setdefault(one.status, []).append(one)
+        instance = str(labels.get("instance", ""))
+        if labels.get(PART_LABEL) == RESETS_PART:
+            resets[instance] = _points(item["values"], floor=0.0)
+            continue
+        raw = str(labels.get(status_label, ""))
+        status = normalize_status(raw)
+        if status is None:
+            left_out.add(raw or f"(no {status_label})")
+            continue
+        one = RateSeries(status, _points(item["values"], floor=0.0))
+        every.append(one)
+        per_instance.setdefault(instance, []).append(one)
         if labels.get(PART_LABEL) == TEST_PART:
             test.append(one)
-    return add_series(*every.values()), add_series(test)
+    instances = tuple(
+        InstanceRates(name, add_series(series)) for name, series in sorted(per_instance.items())
+    )
+    return RateResult(
+        add_series(every), add_series(test), instances, resets, tuple(sorted(left_out))
+    )
 
 
 def parse_panel(result: Any) -> tuple[PanelSeries, ...]:
@@ -145,10 +225,15 @@ def up_values(result: Any) -> tuple[float, ...]:
     return tuple(float(item["value"][1]) for item in result)
 
 
+def up_by_instance(result: Any) -> dict[str, float]:
+    """An instant ``up`` vector as instance -> value."""
+    return {str(item["metric"].get("instance", "")): float(item["value"][1]) for item in result}
+
+
 _SCRAPE_PREFIX = re.compile(r'^(?:Get|error when scraping) "[^"]*": ')
 
 
-def scrape_errors(data: Any, job: str) -> tuple[str, ...]:
+def scrape_errors(data: Any, job: str, instance: str = "") -> tuple[str, ...]:
     """Why a job's targets are down, from ``/api/v1/targets``: each distinct last scrape
     error, in the engine's words without the URL it starts with (Prometheus: ``Get "<url>":
     ``, VictoriaMetrics: ``error when scraping "<url>": ``)."""
@@ -159,6 +244,8 @@ def scrape_errors(data: Any, job: str) -> tuple[str, ...]:
             continue
         labels = target.get("labels")
         if not isinstance(labels, dict) or labels.get("job") != job:
+            continue
+        if instance and labels.get("instance") != instance:
             continue
         error = _SCRAPE_PREFIX.sub("", str(target.get("lastError") or "").strip())
         if error:

@@ -77,6 +77,19 @@ class MetricsSnapshot:
     step: float = 1.0
     """Seconds between two points of a series."""
     panels: tuple[PanelReading, ...] = ()
+    estimated: bool = False
+    """The split is an estimate: the injector's own answers subtracted from the totals
+    (the series has no route label to tell the injection route apart)."""
+    instances: tuple[InstanceRates, ...] = ()
+    """Rates by status per scraped instance (several replicas or test hosts)."""
+    instances_up: tuple[int, int] | None = None
+    """(instances up, instances scraped) of the API's job, from ``up``."""
+    found: str = ""
+    """What discovery chose (metric, labels, job, instance), in one line; "" when pinned."""
+    notes: tuple[str, ...] = ()
+    """Things a person must know about the data (values left out, classes only...)."""
+    classes_only: bool = False
+    """The status label holds classes ("5xx", Envoy's "5"), not codes."""
 
     @property
     def age(self) -> float | None:
@@ -141,13 +154,47 @@ class MetricsSnapshot:
             ratio = error_ratio(rates)
             if ratio is not None:
                 every.append((at, ratio))
+            # An estimated test part may run above the total for a moment: never below 0.
             own = {
-                status: rate - test.get(at, {}).get(status, 0.0) for status, rate in rates.items()
+                status: max(0.0, rate - test.get(at, {}).get(status, 0.0))
+                for status, rate in rates.items()
             }
             ratio = error_ratio(own)
             if ratio is not None:
                 app.append((at, ratio))
         return tuple(every), tuple(app)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRates:
+    """Rates by status of one scraped instance."""
+
+    instance: str
+    series: tuple[RateSeries, ...]
+
+    def ratio_points(self) -> tuple[Point, ...]:
+        """This instance's 5xx ratio over time (no point without traffic)."""
+        points = []
+        for at, rates in sorted(_by_time(self.series).items()):
+            ratio = error_ratio(rates)
+            if ratio is not None:
+                points.append((at, ratio))
+        return tuple(points)
+
+    def current_ratio(self) -> float | None:
+        """The newest 5xx ratio of this instance."""
+        points = self.ratio_points()
+        return points[-1][1] if points else None
+
+
+def worst_first(instances: Iterable[InstanceRates]) -> tuple[InstanceRates, ...]:
+    """Instances by their newest 5xx ratio, the worst first (no traffic last)."""
+    return tuple(
+        sorted(
+            instances,
+            key=lambda one: (one.current_ratio() is None, -(one.current_ratio() or 0.0)),
+        )
+    )
 
 
 def _by_time(series: Iterable[RateSeries]) -> dict[float, dict[str, float]]:
@@ -175,6 +222,28 @@ def add_series(*groups: Iterable[RateSeries]) -> tuple[RateSeries, ...]:
 def status_class(status: str) -> str:
     """ "500" -> "5xx"; anything not a 3-digit code is kept as is."""
     return f"{status[0]}xx" if len(status) == 3 and status.isdigit() else status
+
+
+def normalize_status(value: str) -> str | None:
+    """A status label's value as errwatch counts it, or None when it is not a status.
+
+    Exporters write a code ("500"), a class ("5xx", "5XX") or, like Envoy, the class's
+    digit alone ("5"); all three count. Anything else (VTS's "total", an enum's
+    "HTTPStatus.OK") is not a status and is never summed.
+    """
+    text = value.strip()
+    if len(text) == 3 and text.isdigit() and "1" <= text[0] <= "5":
+        return text
+    if len(text) == 3 and text[0] in "12345" and text[1:].lower() == "xx":
+        return f"{text[0]}xx"
+    if len(text) == 1 and text in "12345":
+        return f"{text}xx"
+    return None
+
+
+def is_class(status: str) -> bool:
+    """Whether a normalized status is a class ("5xx") rather than a code."""
+    return status.endswith("xx")
 
 
 def error_rate(current: Mapping[str, float]) -> float:

@@ -1,4 +1,4 @@
-"""Metrics sources: Prometheus (PromQL) or a direct scrape of /metrics -> MetricsSnapshot.
+"""Metrics sources: Prometheus (PromQL) -> MetricsSnapshot (direct scrape: scrape.py).
 
 ``poll()`` is blocking and meant for a thread worker; a source never raises for a
 source failure, it returns a snapshot whose state says what happened and keeps the
@@ -7,24 +7,31 @@ last good data (``data_at`` tells its age).
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-import httpx
-
 from errwatch.config import PanelConfig, PrometheusConfig
 from errwatch.core.metrics.auth import CredentialError, Credentials, load_credentials
+from errwatch.core.metrics.discovery import (
+    Ask,
+    Discovery,
+    discover,
+    needs_discovery,
+    route_templates,
+    run_sync,
+)
+from errwatch.core.metrics.exposition import parse_counters
 from errwatch.core.metrics.panels import PanelReading, PanelState
 from errwatch.core.metrics.promql import (
     Failure,
     QueryFailed,
+    RateResult,
     classify_response,
     connection_detail,
     parse_panel,
@@ -33,15 +40,21 @@ from errwatch.core.metrics.promql import (
     rate_query,
     scrape_errors,
     selector,
+    up_by_instance,
     up_query,
-    up_values,
 )
-from errwatch.core.metrics.rates import CounterHistory, MetricsSnapshot, SourceState
+from errwatch.core.metrics.rates import (
+    MetricsSnapshot,
+    RateSeries,
+    SourceState,
+)
 from errwatch.core.units import format_duration
 from errwatch.errors import SourceError
 
 if TYPE_CHECKING:
     import requests
+
+    from errwatch.core.injection.answers import AnswerLedger
 
 Clock = Callable[[], float]
 
@@ -112,19 +125,87 @@ class PrometheusSource:
         panels: Sequence[PanelConfig] = (),
         clock: Clock = time.time,
         environ: Mapping[str, str] | None = None,
+        target_url: str = "",
+        answers: AnswerLedger | None = None,
     ) -> None:
-        self.cfg = cfg
-        self.query = rate_query(cfg, injection_route)
-        self.split = bool(cfg.route_label and injection_route)
+        self.given = cfg
+        self.injection_route = injection_route
+        self.target_url = target_url
+        self.answers = answers
+        self.discovery: Discovery | None = None
+        """What discovery found (None until it ran, or when everything is pinned)."""
+        self._use(cfg if not needs_discovery(cfg) else replace(cfg, job="", instance=""))
         self.panels = tuple(panels)
         self._environ = environ
         self._clock = clock
         self._client: Any = None
+        self._session: requests.Session | None = None
         self._credentials = Credentials()
         self._last_response: requests.Response | None = None
         self._last: MetricsSnapshot | None = None
         parts = urlsplit(cfg.url)
         self._where = parts.netloc or cfg.url
+
+    def _use(self, cfg: PrometheusConfig, templates: tuple[str, ...] = ()) -> None:
+        self.cfg = cfg
+        self.query = rate_query(cfg, self.injection_route, templates)
+        self.split = bool(cfg.route_label and self.injection_route)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the query is known: everything pinned, or discovery found the series."""
+        return not needs_discovery(self.given) or bool(self.discovery and self.discovery.ok)
+
+    def discover(self) -> Discovery:
+        """Run discovery now (blocking); SourceError says why the engine gave no answer."""
+        try:
+            if self._client is None:
+                self._client = self._connect()
+            return self._discover()
+        except QueryFailed as failed:
+            detail = self._credentials.redact(failed.failure.detail)
+            raise SourceError(f"{self.given.url}: {failed.failure.state}: {detail}") from None
+
+    def _discover(self) -> Discovery:
+        """Run discovery through this source's session (auth, TLS, headers, timeout)."""
+        discovery = run_sync(discover(self.given, self.target_url), self._fetch)
+        self.discovery = discovery
+        if discovery.ok:
+            templates: tuple[str, ...] = ()
+            if discovery.candidate is not None and self.injection_route:
+                templates = route_templates(discovery.candidate.all_routes, self.injection_route)
+            self._use(discovery.resolve(self.given), templates)
+        return discovery
+
+    def _fetch(self, ask: Ask) -> Any:
+        """One GET of the PromQL API: its ``data``; every failure is a QueryFailed."""
+        from prometheus_api_client.exceptions import PrometheusApiClientException
+
+        session = self._session
+        assert session is not None
+
+        def get() -> Any:
+            response = session.get(
+                self.given.url.rstrip("/") + ask.path,
+                params=dict(ask.params),
+                headers=self._credentials.request_headers() or None,
+                auth=self._credentials.basic(),
+                timeout=self.given.timeout,
+                verify=session.verify,
+            )
+            if response.status_code == 404 and ask.path == "/api/v1/targets":
+                raise QueryFailed(
+                    Failure(
+                        SourceState.QUERY_ERROR,
+                        "this engine has no /api/v1/targets (Thanos, Mimir?): set "
+                        "prometheus.job (and instance) in the config",
+                    )
+                )
+            if response.status_code != 200:
+                raise PrometheusApiClientException(f"HTTP {response.status_code}")
+            return response.json()["data"]
+
+        return self._ask(get)
 
     @property
     def stale_after(self) -> float:
@@ -150,6 +231,7 @@ class PrometheusSource:
             # The person chose it in the config; a warning per request would scribble on the TUI.
             warnings.simplefilter("ignore", InsecureRequestWarning)
         session.hooks["response"].append(self._remember)
+        self._session = session
         return PrometheusConnect(
             url=self.cfg.url,
             headers=self._credentials.request_headers() or None,
@@ -163,14 +245,19 @@ class PrometheusSource:
         self._last_response = response
 
     def poll(self) -> MetricsSnapshot:
-        """One poll: rates over the chart range, the job's ``up``, the extra panels."""
+        """One poll: discovery until it has found the series, then rates over the chart
+        range, the job's ``up``, the extra panels."""
         now = self._clock()
         step = range_step(self.cfg.range)
         try:
             if self._client is None:
                 self._client = self._connect()
+            if not self.ready:
+                discovery = self._discover()
+                if not discovery.ok:
+                    return self._not_found(now, discovery)
             result = self._ask(partial(self._range, self.query, now, step))
-            every, test = self._read(partial(parse_rates, result, self.cfg.status_label))
+            rates = self._read(partial(parse_rates, result, self.cfg.status_label))
             ups = None
             if self.cfg.job:
                 instant = self._ask(
@@ -178,8 +265,8 @@ class PrometheusSource:
                         self._client.custom_query, up_query(self.cfg), params={"time": f"{now:.3f}"}
                     )
                 )
-                ups = self._read(partial(up_values, instant))
-            why = self._scrape_errors() if ups and 0.0 in ups else ()
+                ups = self._read(partial(up_by_instance, instant))
+            why = self._scrape_errors() if ups and 0.0 in ups.values() else ()
         except QueryFailed as failed:
             failure = Failure(failed.failure.state, self._credentials.redact(failed.failure.detail))
             if failure.state is SourceState.UNAUTHORIZED and self._client is not None:
@@ -188,22 +275,74 @@ class PrometheusSource:
                 self._client.close()
                 self._client = None
             return failed_snapshot(self._last, now, failure, self.mode)
-        snapshot = self._judge(
-            MetricsSnapshot(
-                SourceState.UP,
-                now,
-                every,
-                test_series=test,
-                split=self.split,
-                step=step,
-                panels=self._panels(now, step),
-                mode=self.mode,
-            ),
-            ups,
-            why,
-        )
+        snapshot = self._judge(self._snapshot(now, step, rates, ups), ups, why)
         self._last = snapshot
         return snapshot
+
+    def _not_found(self, now: float, discovery: Discovery) -> MetricsSnapshot:
+        """No data to show: what discovery looked for and what comes closest."""
+        detail = discovery.problem
+        if discovery.closest:
+            detail += "; closest: " + ", ".join(discovery.closest)
+        snapshot = MetricsSnapshot(
+            SourceState.NO_DATA, now, detail=detail, mode=self.mode, found=discovery.summary()
+        )
+        if self._last is not None:
+            snapshot = replace(self._last, state=SourceState.NO_DATA, at=now, detail=detail)
+        return snapshot
+
+    def _snapshot(
+        self, now: float, step: float, rates: RateResult, ups: dict[str, float] | None
+    ) -> MetricsSnapshot:
+        discovery = self.discovery
+        notes = []
+        if rates.left_out:
+            notes.append(
+                f"{self.cfg.status_label} values left out (not HTTP statuses): "
+                + ", ".join(rates.left_out)
+            )
+        every, test, instances = rates.every, rates.test, rates.instances
+        backwards = counter_drops(rates.resets)
+        if backwards:
+            worst, count = backwards
+            notes.append(
+                f"counters go backwards between scrapes ({count:g} drops in "
+                f"{format_duration(self.cfg.range)} on {worst or 'the target'}): several "
+                "processes each keep their own counters (gunicorn without prometheus_client's "
+                "multiprocess mode?), or the app restarts often; those points are left out, "
+                "not drawn as spikes"
+            )
+            gaps = {at for points in rates.resets.values() for at, value in points if value > 0}
+            every, test = _without(every, gaps), _without(test, gaps)
+            instances = tuple(replace(one, series=_without(one.series, gaps)) for one in instances)
+        classes_only = bool(every) and all(s.status.endswith("xx") for s in every)
+        estimated = False
+        split = self.split
+        if not split and self.injection_route and self.answers is not None:
+            # No route label to tell the injection route apart: subtract what the
+            # injector itself got back over the same windows (an estimate).
+            times = {at for one in every for at, _ in one.points}
+            interval = (discovery.scrape_interval if discovery else None) or self.cfg.refresh
+            test = self.answers.series(times, self.cfg.rate_window, interval, classes=classes_only)
+            split = estimated = True
+        return MetricsSnapshot(
+            SourceState.UP,
+            now,
+            every,
+            test_series=test,
+            split=split,
+            step=step,
+            panels=self._panels(now, step),
+            mode=self.mode,
+            estimated=estimated,
+            instances=instances,
+            instances_up=(
+                None if ups is None else (sum(1 for v in ups.values() if v > 0), len(ups))
+            ),
+            found=discovery.summary() if discovery else "",
+            notes=tuple(notes),
+            classes_only=classes_only,
+        )
 
     def _scrape_errors(self) -> tuple[str, ...]:
         """Why the job's targets are down, in the engine's words; () when it cannot say."""
@@ -212,24 +351,26 @@ class PrometheusSource:
             data = self._ask(partial(self._client.get_targets, state="active"))
         except QueryFailed:
             return ()  # an engine without /api/v1/targets: "down" is still true
-        return tuple(self._credentials.redact(e) for e in scrape_errors(data, self.cfg.job))
+        errors = scrape_errors(data, self.cfg.job, self.cfg.instance)
+        return tuple(self._credentials.redact(e) for e in errors)
 
     def _judge(
-        self, snapshot: MetricsSnapshot, ups: tuple[float, ...] | None, why: tuple[str, ...] = ()
+        self, snapshot: MetricsSnapshot, ups: dict[str, float] | None, why: tuple[str, ...] = ()
     ) -> MetricsSnapshot:
         """The state the answered data tells: target down, no data, stale or up; ``why``:
         the scrape errors of the targets that are down."""
         now = snapshot.at
         newest = snapshot.newest()
         snapshot = replace(snapshot, data_at=now if newest is None else newest)
-        job = f'up{{job="{self.cfg.job}"}}'
-        down = sum(1 for value in ups or () if value == 0)
+        job = up_query(self.cfg)
+        values = tuple((ups or {}).values())
+        down = sum(1 for value in values if value == 0)
         scrape = ""
         if why:
             scrape = f"; last scrape: {why[0]}"
             if len(why) > 1:
                 scrape += f" (and {len(why) - 1} other errors)"
-        if ups and down == len(ups):
+        if values and down == len(values):
             targets = "its target" if down == 1 else f"all {down} targets"
             return replace(
                 snapshot,
@@ -238,7 +379,7 @@ class PrometheusSource:
             )
         if newest is None:
             detail = f"no series match {self.cfg.metric}{selector(self.cfg)}"
-            if ups == ():
+            if ups == {}:
                 detail += f"; no {job} either (not scraped yet, or another job name?)"
             return replace(snapshot, state=SourceState.NO_DATA, detail=detail)
         if now - newest > self.stale_after:
@@ -249,7 +390,7 @@ class PrometheusSource:
                 detail=f"the engine answers, but its newest point is {age} old",
             )
         if down:
-            detail = f"{down} of {len(ups or ())} targets of {job} down{scrape}"
+            detail = f"{down} of {len(values)} targets of {job} down{scrape}"
             return replace(snapshot, detail=detail)
         return snapshot
 
@@ -349,172 +490,34 @@ def _unreadable(error: BaseException) -> Failure:
     )
 
 
-class ScrapeSource:
-    """No Prometheus: read the app's /metrics and compute per-status rates from counter deltas."""
-
-    mode = "direct scrape"
-
-    def __init__(
-        self,
-        metrics_url: str,
-        cfg: PrometheusConfig,
-        *,
-        injection_route: str | None = None,
-        clock: Clock = time.time,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.metrics_url = metrics_url
-        self.cfg = cfg
-        self.injection_route = injection_route
-        self.split = bool(cfg.route_label and injection_route)
-        self._clock = clock
-        self._client = httpx.Client(timeout=cfg.timeout, transport=transport)
-        self._every = CounterHistory(window=cfg.rate_window, keep=cfg.range)
-        self._test = CounterHistory(window=cfg.rate_window, keep=cfg.range)
-        self._last: MetricsSnapshot | None = None
-        self._where = urlsplit(metrics_url).netloc or metrics_url
-
-    def poll(self) -> MetricsSnapshot:
-        """Scrape once and return rates over the window."""
-        now = self._clock()
-        try:
-            every, test = self._scrape()
-        except QueryFailed as failed:
-            return failed_snapshot(self._last, now, failed.failure, self.mode)
-        self._every.add(now, every)
-        if self.split:
-            self._test.add(now, test)
-        series = self._every.series()
-        snapshot = MetricsSnapshot(
-            SourceState.UP,
-            now,
-            series,
-            data_at=now,
-            mode=self.mode,
-            test_series=self._test.series() if self.split else (),
-            split=self.split,
-            step=self.cfg.refresh,
-        )
-        if not any(s.points for s in series):
-            detail = (
-                f"no {self.cfg.metric} in {self.metrics_url}"
-                if not every
-                else "a rate needs two scrapes: waiting for the next one"
-            )
-            snapshot = replace(snapshot, state=SourceState.NO_DATA, detail=detail)
-        self._last = snapshot
-        return snapshot
-
-    def _scrape(self) -> tuple[dict[str, float], dict[str, float]]:
-        """Counters by status: every route, and the injection route alone."""
-        try:
-            response = self._client.get(self.metrics_url)
-        except httpx.TimeoutException:
-            raise QueryFailed(
-                Failure(
-                    SourceState.TIMEOUT, f"no answer within {format_duration(self.cfg.timeout)}"
-                )
-            ) from None
-        except httpx.TransportError as error:
-            raise QueryFailed(connection_detail(error, self._where)) from None
-        if response.status_code != 200:
-            raise QueryFailed(
-                classify_response(
-                    response.status_code, response.headers.get("content-type", ""), response.text
-                )
-            )
-        try:
-            samples = read_counters(response.text, self.cfg.metric)
-        except SourceError as error:
-            raise QueryFailed(Failure(SourceState.QUERY_ERROR, str(error))) from None
-        label = self.cfg.status_label
-        every = sum_by(samples, label)
-        test = sum_by(
-            (s for s in samples if s[0].get(self.cfg.route_label) == self.injection_route), label
-        )
-        return every, test
-
-    def close(self) -> None:
-        """Close the HTTP client."""
-        self._client.close()
+BACKWARDS_DROPS = 3
+"""Counter drops over the chart range from which counters "go backwards": a restart drops
+a counter once; processes answering scrapes in turn drop it again and again."""
 
 
-Sample = tuple[Mapping[str, str], float]
+def counter_drops(
+    resets: Mapping[str, tuple[tuple[float, float], ...]],
+) -> tuple[str, float] | None:
+    """(instance, drops over the range) when counters go backwards, else None.
 
-
-def read_counters(text: str, metric: str) -> list[Sample]:
-    """The samples of the ``metric`` counter in a text exposition: (labels, value)."""
-    try:
-        from prometheus_client.parser import text_string_to_metric_families
-    except ImportError:
-        raise SourceError(
-            "direct scraping needs prometheus-client: pip install 'errwatch[demo]'"
-        ) from None
-    family_name = metric.removesuffix("_total")
-    samples: list[Sample] = []
-    try:
-        for family in text_string_to_metric_families(text):
-            if family.name not in (family_name, metric):
-                continue
-            samples.extend(
-                (sample.labels, sample.value)
-                for sample in family.samples
-                if sample.name == metric and math.isfinite(sample.value)
-            )
-    except ValueError as error:
-        raise SourceError(f"unreadable /metrics: {error}") from None
-    return samples
-
-
-def sum_by(samples: Iterable[Sample], label: str) -> dict[str, float]:
-    """Counter values summed by one label ("?" where it is missing)."""
-    counts: dict[str, float] = {}
-    for labels, value in samples:
-        key = labels.get(label, "?")
-        counts[key] = counts.get(key, 0.0) + value
-    return counts
-
-
-def parse_counters(text: str, metric: str, status_label: str) -> dict[str, float]:
-    """Sum the ``metric`` counter by ``status_label`` in a text exposition."""
-    return sum_by(read_counters(text, metric), status_label)
-
-
-class BridgedSource:
-    """Prometheus, bridged by a direct scrape until Prometheus returns its first data.
-
-    A fresh Prometheus hands its targets to the scraper only after its 5 s discovery
-    tick, so the first rate arrives ~6.5 s after start. The bridge shows the app's own
-    /metrics meanwhile, and says so, then hands over for good.
+    Each point is the number of drops within the rate window ending then, so a drop is
+    counted once, when it enters the window (the count rises).
     """
+    worst: tuple[str, float] | None = None
+    for instance, points in resets.items():
+        drops, before = 0.0, 0.0
+        for _, value in points:
+            drops += max(0.0, value - before)
+            before = value
+        if drops >= BACKWARDS_DROPS and (worst is None or drops > worst[1]):
+            worst = (instance, drops)
+    return worst
 
-    def __init__(self, primary: MetricsSource, bridge: MetricsSource) -> None:
-        self.primary = primary
-        self.bridge = bridge
-        self.handed_over = False
 
-    @property
-    def mode(self) -> str:
-        """The mode of whichever source is shown."""
-        return self.primary.mode if self.handed_over else self.bridge.mode
+def _without(series: tuple[RateSeries, ...], gaps: set[float]) -> tuple[RateSeries, ...]:
+    return tuple(
+        RateSeries(one.status, tuple(p for p in one.points if p[0] not in gaps)) for one in series
+    )
 
-    def poll(self) -> MetricsSnapshot:
-        """Poll Prometheus; while it has no data yet, poll the bridge too and show that."""
-        snapshot = self.primary.poll()
-        if self.handed_over or snapshot.state is SourceState.UP:
-            if not self.handed_over:
-                self.handed_over = True
-                self.bridge.close()
-            return snapshot
-        bridged = self.bridge.poll()
-        waiting = f"Prometheus {snapshot.state}" + (
-            f" ({snapshot.detail})" if snapshot.detail else ""
-        )
-        return replace(
-            bridged, detail=f"{waiting}: showing /metrics read directly until it has data"
-        )
 
-    def close(self) -> None:
-        """Close both sources."""
-        self.primary.close()
-        self.bridge.close()
+__all__ = ["Backoff", "MetricsSource", "PrometheusSource", "failed_snapshot", "parse_counters"]

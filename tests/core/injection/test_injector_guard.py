@@ -92,7 +92,10 @@ async def test_the_guard_ignores_injected_errors_and_aborts_on_the_applications(
 async def test_the_probe_says_why_it_has_no_reading(
     demo_api: DemoApi, prometheus: PrometheusServer
 ) -> None:
-    bad = ErrorSplitProbe(PrometheusConfig(url=prometheus.url, metric="http_requests_total{"), "/")
+    named = {"status_label": "status", "route_label": "endpoint", "job": "api", "instance": ""}
+    bad = ErrorSplitProbe(
+        PrometheusConfig(url=prometheus.url, metric="http_requests_total{", **named), "/"
+    )
     with pytest.raises(SourceError, match=r"^Prometheus bad query: .*parse error"):
         await bad.read()
     await bad.aclose()

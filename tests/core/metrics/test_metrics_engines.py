@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
+from errwatch.config import PrometheusConfig
 from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
 from errwatch.core.metrics.source import Backoff, PrometheusSource
+from errwatch.demo.process import free_port
+from errwatch.demo.prometheus import PrometheusServer
+from errwatch.demo.stack import DemoApi
 from tests.engines import EngineStack
 
 
@@ -47,8 +52,12 @@ def poll_until(
     return snapshot
 
 
+PINNED = {"metric": "http_requests_total", "status_label": "status", "route_label": "endpoint"}
+
+
 def test_up_with_rates_by_status_and_test_errors_told_apart(engine: EngineStack) -> None:
-    source = PrometheusSource(engine.config(), injection_route="/error")
+    # Nothing named: the job, instance, metric and labels are found (config: URLs only).
+    source = PrometheusSource(engine.config(), injection_route="/error", target_url=engine.api.url)
 
     def all_three(s: MetricsSnapshot) -> bool:
         now = s.current()
@@ -64,16 +73,27 @@ def test_up_with_rates_by_status_and_test_errors_told_apart(engine: EngineStack)
     assert snapshot.app_error_ratio() == 0.0
     assert snapshot.error_ratio() is not None and snapshot.error_ratio() > 0.1
     assert snapshot.age is not None and snapshot.age < 3.0
+    instance = engine.api.host_port
+    assert snapshot.found == (
+        f'http_requests_total{{job="api", instance="{instance}"}} status status, route endpoint'
+    )
+    assert (
+        source.query.count(f'{{job="api",instance="{instance}"}}') == 5
+    )  # every selector, up included
+    assert snapshot.instances_up == (1, 1)
     source.close()
 
 
 @pytest.mark.parametrize(
     ("overrides", "detail"),
     [
-        ({"selector": 'job="nope"'}, 'no series match http_requests_total{job="nope"}'),
         (
-            {"metric": "errwatch_nope_total", "job": "nope"},
-            'no series match errwatch_nope_total; no up{job="nope"} either '
+            {**PINNED, "job": "api", "instance": "", "selector": 'env="nope"'},
+            'no series match http_requests_total{job="api",env="nope"}',
+        ),
+        (
+            {**PINNED, "metric": "errwatch_nope_total", "job": "nope", "instance": ""},
+            'no series match errwatch_nope_total{job="nope"}; no up{job="nope"} either '
             "(not scraped yet, or another job name?)",
         ),
     ],
@@ -88,10 +108,19 @@ def test_no_data_is_its_own_state_never_zero(
     assert snapshot.detail == detail
 
 
+def test_an_api_no_target_has_is_no_data_saying_what_was_looked_for(engine: EngineStack) -> None:
+    snapshot = PrometheusSource(engine.config(), target_url="http://localhost:1").poll()
+    assert snapshot.state is SourceState.NO_DATA
+    assert snapshot.detail.startswith(
+        "no scrape target has the API's address localhost:1 (is the API scraped?"
+    )
+    assert f"closest: api: {engine.api.host_port} (up)" in snapshot.detail
+
+
 def test_bad_promql_shows_the_engines_message_verbatim_and_is_not_retried_fast(
     engine: EngineStack,
 ) -> None:
-    source = PrometheusSource(engine.config(selector='job=~"('))
+    source = PrometheusSource(engine.config(**PINNED, job="api", instance="", selector='job=~"('))
     snapshot = source.poll()
     assert snapshot.state is SourceState.BAD_QUERY
     # What the engine itself says about that query, fetched directly.
@@ -111,7 +140,7 @@ def test_bad_promql_shows_the_engines_message_verbatim_and_is_not_retried_fast(
 def test_counter_reset_never_goes_negative_and_a_stopped_api_is_target_down(
     engine: EngineStack,
 ) -> None:
-    source = PrometheusSource(engine.config(), injection_route="/error")
+    source = PrometheusSource(engine.config(), injection_route="/error", target_url=engine.api.url)
     burst = lambda: traffic(engine.api.url, ok=10, errors=0, missing=0)  # noqa: E731
     poll_until(source, lambda s: s.current().get("200", 0) > 0, 20, "traffic", between=burst)
 
@@ -132,9 +161,41 @@ def test_counter_reset_never_goes_negative_and_a_stopped_api_is_target_down(
     engine.api.stop()
     down = poll_until(source, lambda s: s.state is SourceState.TARGET_DOWN, 15, "target down")
     said, why = down.detail.split("; last scrape: ", 1)
-    assert said == 'up{job="api"} is 0 for its target: down, not "no traffic"'
+    instance = engine.api.host_port
+    assert (
+        said == f'up{{job="api",instance="{instance}"}} is 0 for its target: down, not "no traffic"'
+    )
     assert why.startswith("dial tcp") and "connect: connection refused" in why  # engine's words
 
     engine.api.start()
     poll_until(source, lambda s: s.state is SourceState.UP, 20, "the target back up")
     source.close()
+
+
+def test_a_prometheus_down_at_start_is_a_state_then_discovery_finds_the_api(
+    prometheus_bin: str, demo_api: DemoApi, tmp_path: Path
+) -> None:
+    port = free_port()
+    source = PrometheusSource(
+        PrometheusConfig(url=f"http://127.0.0.1:{port}", timeout=1.0),
+        injection_route="/error",
+        target_url=demo_api.url,
+    )
+    down = source.poll()
+    assert down.state is SourceState.UNREACHABLE
+    assert down.detail == f"connection refused: nothing listens on 127.0.0.1:{port}"
+    assert source.discovery is None
+    server = PrometheusServer(prometheus_bin, tmp_path, [demo_api.host_port], job="web", port=port)
+    server.start()
+    try:
+        up = poll_until(
+            source,
+            lambda s: s.state is SourceState.UP and bool(s.series),
+            30,
+            "discovery once Prometheus is up",
+            between=lambda: traffic(demo_api.url),
+        )
+    finally:
+        server.stop()
+        source.close()
+    assert up.found.startswith(f'http_requests_total{{job="web", instance="{demo_api.host_port}"}}')

@@ -17,6 +17,14 @@ from errwatch.demo.process import free_port
 from tests.loopback import Loopback, Reply, loopback, matrix, vector
 
 NOW = 1_800_000_000.0
+PINNED: dict[str, object] = {
+    "metric": "http_requests_total",
+    "status_label": "status",
+    "route_label": "endpoint",
+    "job": "api",
+    "instance": "",
+}
+"""These failure shapes are about the rate query: the series is named, nothing discovered."""
 UP = vector(({"job": "api", "instance": "a:1"}, NOW, "1"))
 RATES = matrix(
     ({"status": "200"}, [(NOW - 2, "3"), (NOW - 1, "3"), (NOW, "4")]),
@@ -25,7 +33,7 @@ RATES = matrix(
 
 
 def source(server: Loopback, **cfg: object) -> PrometheusSource:
-    settings: dict[str, object] = {"url": server.url, "timeout": 0.5, "range": 60.0}
+    settings: dict[str, object] = {"url": server.url, "timeout": 0.5, "range": 60.0, **PINNED}
     settings.update(cfg)
     return PrometheusSource(
         PrometheusConfig(**settings),  # type: ignore[arg-type]
@@ -194,7 +202,7 @@ def test_a_panel_with_a_bad_expression_fails_alone() -> None:
     with loopback() as server:
         server.route = route
         src = PrometheusSource(
-            PrometheusConfig(url=server.url, range=60.0),
+            PrometheusConfig(url=server.url, range=60.0, **PINNED),  # type: ignore[arg-type]
             panels=[PanelConfig(expr="oops(", title="Bad"), PanelConfig(expr="up", title="Up")],
             clock=lambda: NOW,
         )
@@ -219,6 +227,7 @@ def test_secrets_never_reach_a_detail_even_when_the_server_echoes_them() -> None
         server.route = echo
         src = PrometheusSource(
             PrometheusConfig(
+                **PINNED,  # type: ignore[arg-type]
                 url=server.url,
                 auth=AuthConfig(bearer_token_env="ERRWATCH_TEST_TOKEN"),
                 headers={"X-Scope-OrgID": "tenant-1"},
@@ -240,7 +249,7 @@ def test_a_panel_that_only_gives_nan_says_so_instead_of_zero() -> None:
     with loopback() as server:
         server.route = lambda path: nan if "ratio" in path else answer(RATES)(path)  # type: ignore[operator]
         src = PrometheusSource(
-            PrometheusConfig(url=server.url, range=60.0),
+            PrometheusConfig(url=server.url, range=60.0, **PINNED),  # type: ignore[arg-type]
             panels=[PanelConfig(expr="errors_ratio", title="ratio", unit="%")],
             clock=lambda: NOW,
         )
@@ -287,4 +296,17 @@ def test_a_target_down_says_why_the_scrape_failed_in_the_engines_words() -> None
     assert snapshot.detail == (
         'up{job="api"} is 0 for all 2 targets: down, not "no traffic"; '
         "last scrape: connection refused (and 1 other errors)"
+    )
+
+
+def test_an_engine_without_targets_asks_for_the_job_to_be_named() -> None:
+    with loopback() as server:
+        server.reply = Reply(404, "text/plain; charset=utf-8", b"404 page not found")
+        snapshot = PrometheusSource(
+            PrometheusConfig(url=server.url), target_url="http://localhost:5000"
+        ).poll()
+    assert snapshot.state is SourceState.QUERY_ERROR
+    assert snapshot.detail == (
+        "this engine has no /api/v1/targets (Thanos, Mimir?): set prometheus.job "
+        "(and instance) in the config"
     )

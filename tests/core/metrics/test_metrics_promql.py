@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -16,31 +17,48 @@ from errwatch.core.metrics.promql import (
     regex_escape,
     up_query,
 )
-from errwatch.core.metrics.rates import SourceState
+from errwatch.core.metrics.rates import SourceState, worst_first
+from errwatch.core.metrics.source import counter_drops
+
+PINNED = PrometheusConfig(
+    metric="http_requests_total", status_label="status", route_label="endpoint", job="api"
+)
 
 
 def test_the_rate_query_splits_the_injection_route_in_one_request() -> None:
-    cfg = PrometheusConfig(selector='{job="api"}', rate_window=10.4)
-    assert rate_query(cfg, "/error") == (
-        "sum by (status, errwatch_part) (label_replace("
-        'rate(http_requests_total{job="api"}[10s]), '
-        '"errwatch_part", "test", "endpoint", "/error"))'
+    cfg = replace(PINNED, instance="h:1", selector='{env="test"}', rate_window=10.4)
+    m = 'http_requests_total{job="api",instance="h:1",env="test"}'
+    assert rate_query(cfg, "/error", ("/err{x}",)) == (
+        "sum by (status, instance, errwatch_part) (label_replace("
+        f"(({m} unless {m} offset 10s) and on (job, instance) "
+        f'up{{job="api",instance="h:1"}} offset 10s) / 10 or rate({m}[10s]), '
+        '"errwatch_part", "test", "endpoint", "/error|/err\\\\{x\\\\}")) or '
+        f'label_replace(sum by (instance) (resets({m}[10s])), "errwatch_part", "resets", '
+        '"instance", "(.*)")'
     )
 
 
 def test_without_a_route_label_there_is_no_split() -> None:
-    cfg = PrometheusConfig(route_label="", status_label="code", metric="requests_total")
-    assert rate_query(cfg, "/error") == "sum by (code) (rate(requests_total[10s]))"
+    cfg = replace(PINNED, route_label="", status_label="code", metric="requests_total", job="")
+    m = "requests_total"
+    assert rate_query(cfg, "/error") == (
+        f"sum by (code, instance) ((({m} unless {m} offset 10s) and on (job, instance) up "
+        f"offset 10s) / 10 or rate({m}[10s])) or "
+        f'label_replace(sum by (instance) (resets({m}[10s])), "errwatch_part", "resets", '
+        '"instance", "(.*)")'
+    )
 
 
 def test_a_route_is_matched_literally() -> None:
     assert regex_escape("/api/v1.2/items(x)") == r"/api/v1\.2/items\(x\)"
-    query = rate_query(PrometheusConfig(), "/a.b")
+    query = rate_query(PINNED, "/a.b")
     assert '"/a\\\\.b"' in query  # RE2 escape, then PromQL string escape
 
 
-def test_up_query_names_the_job() -> None:
-    assert up_query(PrometheusConfig(job='we"ird')) == 'up{job="we\\"ird"}'
+def test_up_query_names_the_job_and_the_instance() -> None:
+    assert up_query(replace(PINNED, job='we"ird')) == 'up{job="we\\"ird"}'
+    assert up_query(replace(PINNED, instance="h:1")) == 'up{job="api",instance="h:1"}'
+    assert up_query(replace(PINNED, job="", instance="")) == "up"
 
 
 @pytest.mark.parametrize("span", [60, 300, 3_600, 86_400, 30 * 86_400, 365 * 86_400])
@@ -60,7 +78,8 @@ def test_parse_rates_sums_parts_and_keeps_the_test_part() -> None:
         {"metric": {"status": "500", "errwatch_part": "test"}, "values": [[1, "3"], [2, "4"]]},
         {"metric": {"status": "200"}, "values": [[1, "2"], [2, "NaN"]]},
     ]
-    every, test = parse_rates(result, "status")
+    read = parse_rates(result, "status")
+    every, test = read.every, read.test
     assert [(s.status, s.points) for s in every] == [
         ("200", ((1.0, 2.0),)),
         ("500", ((1.0, 4.0), (2.0, 5.0))),
@@ -124,3 +143,33 @@ def test_every_non_200_answer_is_a_state_with_a_plain_detail(
 ) -> None:
     failure = classify_response(*answer)
     assert (failure.state, failure.detail) == (state, detail)
+
+
+def test_parse_rates_normalizes_every_status_shape_and_leaves_the_rest_out() -> None:
+    result = [
+        {"metric": {"code": "5", "instance": "a:1"}, "values": [[1, "2"]]},
+        {"metric": {"code": "5xx", "instance": "b:1"}, "values": [[1, "1"]]},
+        {"metric": {"code": "2xx", "instance": "a:1"}, "values": [[1, "6"]]},
+        {"metric": {"code": "total", "instance": "a:1"}, "values": [[1, "9"]]},
+        {"metric": {"code": "HTTPStatus.OK", "instance": "a:1"}, "values": [[1, "1"]]},
+        {"metric": {"errwatch_part": "resets", "instance": "a:1"}, "values": [[1, "0"]]},
+    ]
+    read = parse_rates(result, "code")
+    assert [(s.status, s.points) for s in read.every] == [
+        ("2xx", ((1.0, 6.0),)),
+        ("5xx", ((1.0, 3.0),)),  # Envoy's "5" and the class "5xx" are one
+    ]
+    assert read.left_out == ("HTTPStatus.OK", "total")
+    assert [(one.instance, one.current_ratio()) for one in read.instances] == [
+        ("a:1", 0.25),
+        ("b:1", 1.0),
+    ]
+    assert [one.instance for one in worst_first(read.instances)] == ["b:1", "a:1"]
+    assert read.resets == {"a:1": ((1.0, 0.0),)}
+
+
+def test_counters_go_backwards_from_three_drops_a_restart_is_one() -> None:
+    restart = {"a:1": tuple((t, 1.0 if 10 <= t < 14 else 0.0) for t in range(30))}
+    assert counter_drops(restart) is None
+    flapping = {"a:1": ((0, 0.0), (1, 1.0), (2, 2.0), (3, 1.0), (4, 2.0), (5, 2.0))}
+    assert counter_drops(flapping) == ("a:1", 3.0)

@@ -9,7 +9,7 @@ import httpx
 
 from errwatch.config import PrometheusConfig
 from errwatch.core.metrics.rates import SourceState
-from errwatch.core.metrics.source import ScrapeSource
+from errwatch.core.metrics.scrape import ScrapeSource
 from errwatch.demo.stack import DemoApi
 
 
