@@ -242,12 +242,16 @@ class Injector:
             timeout=self.cfg.timeout, limits=limits, headers=headers, transport=self._transport
         )
         try:
-            stopped_by = await self._schedule(client, limit)
+            try:
+                stopped_by = await self._schedule(client, limit)
+            except Exception as error:
+                # A bug in the engine ends the run like a stop does: the requests already
+                # sent still end within the timeout and are counted, then it is raised.
+                self._end("error", f"{type(error).__name__}: {error}")
+                await self._drain()
+                raise
             self._end(stopped_by)
             await self._drain()
-        except Exception as error:
-            self._end("error", f"{type(error).__name__}: {error}")
-            raise
         finally:
             self._end("cancelled")  # only if nothing above ended the run (a cancelled worker)
             await self._abandon()

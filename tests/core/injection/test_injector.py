@@ -15,6 +15,7 @@ from errwatch.demo.stack import DemoApi
 from errwatch.errors import UsageError
 from tests.conftest import api_counter, wait_until
 from tests.core.injection.injected import HangingPeer, arrivals, span_rate
+from tests.loopback import Reply, loopback
 
 
 def injector(url: str, **changes: object) -> Injector:
@@ -153,6 +154,30 @@ async def test_an_unexpected_failure_ends_the_run_and_says_why() -> None:
     assert stats.stopped_by == "error"
     assert stats.detail == "RuntimeError: no handler for this request"
     assert not engine.running
+
+
+class FailsOnFifth(Injector):
+    """An engine with a bug that strikes when the fifth request is due."""
+
+    def _launch(self, client: httpx.AsyncClient) -> None:
+        if self.stats().sent == 4:
+            raise RuntimeError("bug in the schedule")
+        super()._launch(client)
+
+
+async def test_a_failing_engine_lets_the_requests_in_flight_end_then_raises() -> None:
+    with loopback() as peer:
+        # Each answer takes 0.3 s: the four requests are all on the wire when the bug strikes.
+        peer.reply = Reply(status=500, delay=0.3)
+        engine = FailsOnFifth(InjectionConfig(rate=100.0, duration=30.0, timeout=5.0), peer.url)
+        with pytest.raises(RuntimeError, match="bug in the schedule"):
+            await asyncio.wait_for(engine.run(), timeout=10)
+        assert len(peer.requests) == 4
+    stats = engine.stats()
+    assert not stats.running and stats.in_flight == 0
+    assert (stats.stopped_by, stats.detail) == ("error", "RuntimeError: bug in the schedule")
+    # Not cancelled: their answers came back and were counted, as after a stop.
+    assert dict(stats.by_status) == {"500": 4} and stats.timeouts == 0
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:5000", "http://[::1]:5000", "http://localhost"])
