@@ -17,14 +17,16 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import httpx
 
 from errwatch.config import InjectionConfig
 from errwatch.core.injection.guard import ErrorGuard, ErrorSplit
 from errwatch.core.injection.latency import LatencyHistogram
 from errwatch.errors import UsageError
+
+if TYPE_CHECKING:
+    import httpx
 
 INJECTION_HEADER = "X-Errwatch-Injection"
 MIN_RATE = 0.1
@@ -219,6 +221,9 @@ class Injector:
         check_target(self.url, self.allow_remote)
         if self._head.running:
             raise UsageError("injection is already running")
+        # Imported here: the dashboard's first frame does not wait for the HTTP client.
+        import httpx
+
         limit = self.clamp_duration(duration or self.cfg.duration)
         run_id = secrets.token_hex(4)
         self._stopping = False
@@ -323,6 +328,8 @@ class Injector:
         task.add_done_callback(self._tasks.discard)
 
     async def _send(self, client: httpx.AsyncClient) -> None:
+        import httpx  # already loaded by run()
+
         counters = self._counters
         began = time.perf_counter()
         try:

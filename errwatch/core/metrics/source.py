@@ -17,8 +17,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-import httpx
-
 from errwatch.config import PanelConfig, PrometheusConfig
 from errwatch.core.metrics.auth import CredentialError, Credentials, load_credentials
 from errwatch.core.metrics.panels import PanelReading, PanelState
@@ -41,6 +39,7 @@ from errwatch.core.units import format_duration
 from errwatch.errors import SourceError
 
 if TYPE_CHECKING:
+    import httpx
     import requests
 
 Clock = Callable[[], float]
@@ -368,7 +367,9 @@ class ScrapeSource:
         self.injection_route = injection_route
         self.split = bool(cfg.route_label and injection_route)
         self._clock = clock
-        self._client = httpx.Client(timeout=cfg.timeout, transport=transport)
+        self._transport = transport
+        # Made at the first scrape: the dashboard's first frame does not wait for httpx.
+        self._client: httpx.Client | None = None
         self._every = CounterHistory(window=cfg.rate_window, keep=cfg.range)
         self._test = CounterHistory(window=cfg.rate_window, keep=cfg.range)
         self._last: MetricsSnapshot | None = None
@@ -407,6 +408,10 @@ class ScrapeSource:
 
     def _scrape(self) -> tuple[dict[str, float], dict[str, float]]:
         """Counters by status: every route, and the injection route alone."""
+        import httpx
+
+        if self._client is None:
+            self._client = httpx.Client(timeout=self.cfg.timeout, transport=self._transport)
         try:
             response = self._client.get(self.metrics_url)
         except httpx.TimeoutException:
@@ -436,7 +441,8 @@ class ScrapeSource:
 
     def close(self) -> None:
         """Close the HTTP client."""
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
 
 
 Sample = tuple[Mapping[str, str], float]
