@@ -121,6 +121,10 @@ class ErrwatchApp(App[None]):
         )
 
     def compose(self) -> ComposeResult:
+        # The layout classes are set before any widget is styled: set at mount, they
+        # would restyle the whole screen once more before the first frame.
+        self._layout(self.size.width, self.size.height, update=False)
+        self._page_classes(self.page, update=False)
         bar = StatusBar(id="status")
         bar.target = self.config.target.url
         bar.refresh_interval = self.config.prometheus.refresh
@@ -151,8 +155,6 @@ class ErrwatchApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._layout(self.size.width, self.size.height)
-        self._show_page("rates")
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             # Not available off the main thread (tests); the terminal case is what matters.
@@ -162,13 +164,16 @@ class ErrwatchApp(App[None]):
     def on_resize(self, event: Resize) -> None:
         self._layout(event.size.width, event.size.height)
 
-    def _layout(self, width: int, height: int) -> None:
-        self.set_class(width >= WIDE[0] and height >= WIDE[1], "-wide")
+    def _layout(self, width: int, height: int, *, update: bool = True) -> None:
+        self.set_class(width >= WIDE[0] and height >= WIDE[1], "-wide", update=update)
+
+    def _page_classes(self, page: str, *, update: bool = True) -> None:
+        for name in PAGES:
+            self.set_class(name == page, f"-page-{name}", update=update)
 
     def _show_page(self, page: str) -> None:
         self.page = page
-        for name in PAGES:
-            self.set_class(name == page, f"-page-{name}")
+        self._page_classes(page)
         tabs = self.query_one(Tabs)
         if tabs.active != f"page-{page}":
             tabs.active = f"page-{page}"
