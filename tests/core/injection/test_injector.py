@@ -88,7 +88,7 @@ async def test_the_duration_is_capped_and_so_is_the_rate(demo_api: DemoApi) -> N
     assert engine.set_rate(1000.0) == 20.0
     began = time.monotonic()
     stats = await engine.run(duration=60.0)
-    assert time.monotonic() - began < 2.0
+    assert time.monotonic() - began < 5.0  # the 1 s cap, not the 60 s asked
     assert stats.stopped_by == "duration"
     assert stats.duration == 1.0
     assert stats.sent == 20
