@@ -64,8 +64,10 @@ def first_frame(command: str, *markers: str) -> list[float]:
             time.sleep(0.005)
         raise SystemExit(f"{[m for m in markers if m not in seen]!r} never showed")
     finally:
+        command = pane_pid_child(session)
         tmux("kill-session", "-t", session)
-        while session in tmux_sessions():
+        # Until the command has really left: one still shutting down would slow the next.
+        while session in tmux_sessions() or Path(f"/proc/{command}").exists():
             time.sleep(0.05)
 
 
