@@ -1,5 +1,6 @@
 """A small HTTP server on loopback for the failure shapes a real engine will not produce on
-demand: a 503 while starting, a body cut short, a proxy's HTML page, a NaN, no answer."""
+demand: a 503 while starting, a body cut short, a proxy's HTML page, a NaN, no answer, a
+slow answer."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ class Reply:
     length: int | None = None
     hang: bool = False
     """Accept the request and never answer (until the server stops)."""
+    delay: float = 0.0
+    """Seconds to wait before answering (a slow upstream)."""
 
 
 @dataclass
@@ -62,6 +65,8 @@ def loopback() -> Iterator[Loopback]:
             if reply.hang:
                 state.stop.wait()
                 return
+            if reply.delay:
+                state.stop.wait(reply.delay)
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
             length = len(reply.body) if reply.length is None else reply.length

@@ -14,7 +14,9 @@ import pytest
 from errwatch.cli import main
 from errwatch.core.check import CROSSED, HEALTHY, UNUSABLE, CheckRun
 from errwatch.core.metrics.rates import SourceState
+from errwatch.core.metrics.source import PrometheusSource
 from errwatch.demo.process import free_port
+from tests.conftest import wait_until
 from tests.engines import EngineStack
 from tests.ui import scenes
 
@@ -32,10 +34,15 @@ def write_config(tmp_path: Path, engine: EngineStack | None, extra: str = "") ->
 
 
 class Traffic:
-    """Requests in the background while a check runs: normal routes and the test route."""
+    """Requests in the background while a check runs: normal routes and the test route.
 
-    def __init__(self, api_url: str) -> None:
-        self.api_url = api_url
+    Entering waits until the engine's rates show them: the check then sees traffic for
+    its whole duration, however long the engine took to scrape (a loaded machine).
+    """
+
+    def __init__(self, engine: EngineStack) -> None:
+        self.api_url = engine.api.url
+        self.engine = engine
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run)
 
@@ -47,6 +54,19 @@ class Traffic:
 
     def __enter__(self) -> Traffic:
         self.thread.start()
+        source = PrometheusSource(self.engine.config(), injection_route="/error")
+
+        def seen() -> bool:
+            rates = source.poll().current()
+            return rates.get("200", 0.0) > 0 and rates.get("500", 0.0) > 0
+
+        try:
+            wait_until(seen, 30, f"{self.engine.name} to see the traffic")
+        except BaseException:
+            self.__exit__()
+            raise
+        finally:
+            source.close()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -65,7 +85,7 @@ def test_injected_errors_alone_keep_the_check_healthy(
     engine: EngineStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = write_config(tmp_path, engine)
-    with Traffic(engine.api.url):
+    with Traffic(engine):
         code, report = run_check(capsys, config, "--duration", "4s", "--max-error-ratio", "0.01")
     assert code == HEALTHY, report["reasons"]
     assert report["healthy"] is True
@@ -74,9 +94,8 @@ def test_injected_errors_alone_keep_the_check_healthy(
     assert ratio["max"] > 0.2  # half the requests fail... on the test route
     assert report["app_error_ratio"] == {"min": 0.0, "avg": 0.0, "max": 0.0}
     by_status = report["by_status"]
-    # Averaged over the polls of a 4 s check while the 10 s rate window fills: wide bounds
-    # (a loaded machine answers the traffic slowly).
-    assert isinstance(by_status, dict) and by_status["200"] > 0.2 and by_status["500"] > 0.2
+    # Rates, not counts: how many per second a busy machine manages is not on trial.
+    assert isinstance(by_status, dict) and by_status["200"] > 0 and by_status["500"] > 0
     assert report["sources"] == {
         "prometheus": "up",
         "logs": {str(engine.api.log_file): "following"},
@@ -92,7 +111,7 @@ def test_errors_on_an_application_route_cross_the_threshold(
 ) -> None:
     # Injection configured elsewhere: the 500s of /error are now the application's own.
     config = write_config(tmp_path, engine, '[injection]\nroute = "/elsewhere"\n')
-    with Traffic(engine.api.url):
+    with Traffic(engine):
         code, report = run_check(capsys, config, "--duration", "3s", "--max-error-ratio", "0.05")
     assert code == CROSSED
     assert report["healthy"] is False

@@ -12,6 +12,7 @@ from errwatch.errors import UsageError
 
 if TYPE_CHECKING:
     from errwatch.config import Config
+    from errwatch.sources import Sources
 
 
 def display_options(parser: argparse.ArgumentParser) -> None:
@@ -44,23 +45,30 @@ def open_dashboard(
     bridge_warmup: bool = False,
     notice: str = "",
 ) -> None:
-    """Build the sources, run the dashboard until it quits, close the recording."""
+    """Run the dashboard until it quits (its sources built right after its first frame),
+    close the recording; bad input found while building is raised once the app has left."""
     config = displayed(config, args)
     theme = getattr(args, "theme", None)
     # Textual reads its frame cap at import: a slow link gets fewer frames too.
     os.environ.setdefault("TEXTUAL_FPS", str(frame_cap(config.prometheus.refresh)))
-    from errwatch.sources import build_sources
     from errwatch.ui.app import ErrwatchApp
 
-    sources = build_sources(config, direct_scrape=direct_scrape, bridge_warmup=bridge_warmup)
-    app = ErrwatchApp.over(config, sources, notice=notice)
+    def build() -> Sources:
+        from errwatch.sources import build_sources
+
+        return build_sources(config, direct_scrape=direct_scrape, bridge_warmup=bridge_warmup)
+
+    app = ErrwatchApp.starting(config, build, notice=notice)
     if theme is not None:
         app.theme = theme
     try:
         app.run()
     finally:
         app.disarm()
-        sources.incident.close()
+        if app.sources is not None:
+            app.sources.incident.close()
+    if app.failure is not None:
+        raise app.failure
 
 
 KEY_FPS = 30

@@ -3,6 +3,11 @@
 Layout: wide terminals (``-wide``) show every panel at once; smaller ones show one page
 at a time behind tabs (1 rates, 2 tracebacks, 3 timeline), with the alert banner and the
 injection panel always in view.
+
+From the command line the dashboard starts in two steps (:meth:`ErrwatchApp.starting`):
+its first frame is the frame itself (header, tabs, footer); the sources, the panels and
+the core they import come right after it. So the panels' modules and the core are not
+imported here at module level.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -26,21 +31,23 @@ from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
 from errwatch.config import Config
-from errwatch.core.incident.incident import Incident
 from errwatch.core.injection.guard import split_of
-from errwatch.core.injection.injector import Injector
-from errwatch.core.injection.links import Listener
-from errwatch.core.logs.logwatch import TracebackMonitor
-from errwatch.core.metrics.source import MetricsSource
+from errwatch.errors import ErrwatchError
 from errwatch.ui.header import StatusBar
-from errwatch.ui.injection import InjectionPanel
-from errwatch.ui.rates import RatesPanel
 from errwatch.ui.screens import HelpScreen, MarkScreen
-from errwatch.ui.timeline import AlertBanner, TimelinePanel
-from errwatch.ui.tracebacks import TracebackPanel
 
 if TYPE_CHECKING:
+    from errwatch.core.incident.incident import Incident
+    from errwatch.core.injection.injector import Injector
+    from errwatch.core.injection.links import Listener
+    from errwatch.core.logs.logwatch import TracebackMonitor
+    from errwatch.core.metrics.source import MetricsSource
     from errwatch.sources import Sources
+    from errwatch.ui.dashboard import DashboardPanels
+    from errwatch.ui.injection import InjectionPanel
+    from errwatch.ui.rates import RatesPanel
+    from errwatch.ui.timeline import TimelinePanel
+    from errwatch.ui.tracebacks import TracebackPanel
 
 HANGUP_GRACE = 2.0
 """Seconds a run whose terminal hung up has to shut down before it is ended."""
@@ -83,6 +90,13 @@ class ErrwatchApp(App[None]):
     TITLE = "errwatch"
     BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
 
+    sources: Sources | None
+    """What the panels read from and act on; None until built (see :meth:`starting`)."""
+    panels: DashboardPanels | None
+    """None until the panels are composed or mounted."""
+    failure: ErrwatchError | None
+    """Bad input found while building the sources after the first frame (the app exits 2)."""
+
     def __init__(
         self,
         config: Config,
@@ -95,18 +109,33 @@ class ErrwatchApp(App[None]):
         output_dir: Path | None = None,
         proxies: tuple[Listener, ...] = (),
     ) -> None:
-        super().__init__()
-        self.config = config
-        self.proxies = proxies
-        self.metrics = metrics
-        self.tracebacks = tracebacks
-        self.injector = injector
-        self.incident = incident or Incident(
+        """The dashboard over sources already built: every panel is in its first frame."""
+        from errwatch.core.incident.incident import Incident
+        from errwatch.sources import Sources
+
+        self._setup(config, notice, output_dir)
+        incident = incident or Incident(
             config.alerts, injection_route=config.injection.route, method=config.injection.method
         )
+        self.sources = Sources(
+            metrics=metrics,
+            tracebacks=tracebacks,
+            injector=injector,
+            incident=incident,
+            proxies=proxies,
+        )
+
+    def _setup(self, config: Config, notice: str, output_dir: Path | None) -> None:
+        super().__init__()
+        self.config = config
         self.notice = notice
         self.output_dir = output_dir or Path.cwd()
         self.page = "rates"
+        self.sources = None
+        self.panels = None
+        self.failure = None
+        self._build: Callable[[], Sources] | None = None
+        self._leaving = False
         self._watchdog: threading.Timer | None = None
 
     @classmethod
@@ -125,13 +154,61 @@ class ErrwatchApp(App[None]):
             proxies=sources.proxies,
         )
 
+    @classmethod
+    def starting(
+        cls,
+        config: Config,
+        build: Callable[[], Sources],
+        *,
+        notice: str = "",
+        output_dir: Path | None = None,
+    ) -> ErrwatchApp:
+        """The dashboard that draws its frame first, then calls ``build`` and mounts its panels.
+
+        What the first frame does not show (the sources, their clients and recording, the
+        panels and the core they import) comes right after it, so the header is on screen
+        at once. Bad input found by ``build`` ends the app with ``failure`` set.
+        """
+        app = cls.__new__(cls)
+        app._setup(config, notice, output_dir)
+        app._build = build
+        return app
+
+    @property
+    def injector(self) -> Injector:
+        """The fault injector."""
+        return self._sources().injector
+
+    @property
+    def incident(self) -> Incident:
+        """The run's timeline, alerts and recording."""
+        return self._sources().incident
+
+    def _sources(self) -> Sources:
+        if self.sources is None:
+            raise RuntimeError("the dashboard's sources are not built yet")
+        return self.sources
+
+    def _panels_over(self, sources: Sources) -> DashboardPanels:
+        from errwatch.ui.dashboard import DashboardPanels
+
+        return DashboardPanels.over(self.config, sources)
+
     def compose(self) -> ComposeResult:
+        # The layout classes are set before any widget is styled: set at mount, they
+        # would restyle the whole screen once more before the first frame.
+        self._layout(self.size.width, self.size.height, update=False)
+        self._page_classes(self.page, update=False)
         bar = StatusBar(id="status")
         bar.target = self.config.target.url
         bar.refresh_interval = self.config.prometheus.refresh
         bar.notice = self.notice
         yield bar
-        yield AlertBanner(id="alerts")
+        # Built already (tests, `over`): every panel in the first frame. Otherwise the
+        # frame alone, and _start mounts the panels in the same places.
+        panels = self.panels = None if self.sources is None else self._panels_over(self.sources)
+        if panels is not None:
+            yield panels.banner
         yield Tabs(
             Tab("1 Rates", id="page-rates"),
             Tab("2 Tracebacks", id="page-tracebacks"),
@@ -140,40 +217,61 @@ class ErrwatchApp(App[None]):
         )
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield RatesPanel(
-                    self.metrics,
-                    refresh=self.config.prometheus.refresh,
-                    span=self.config.prometheus.range,
-                    thresholds=self.config.dashboard,
-                    panels=self.config.panels,
-                    id="rates",
-                )
-                yield TracebackPanel(self.tracebacks, id="tracebacks")
-            yield TimelinePanel(
-                self.incident, report_lang=self.config.recording.report_lang, id="timeline"
-            )
-        yield InjectionPanel(self.injector, proxies=self.proxies, id="injection")
+                if panels is not None:
+                    yield panels.rates
+                    yield panels.tracebacks
+            if panels is not None:
+                yield panels.timeline
+        if panels is not None:
+            yield panels.injection
         yield Footer()
 
     def on_mount(self) -> None:
-        self._layout(self.size.width, self.size.height)
-        self._show_page("rates")
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             # Not available off the main thread (tests); the terminal case is what matters.
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signum, self._on_signal, signum)
+        if self.sources is None:
+            # Once the first frame is drawn, and as a message of the app's own: the app
+            # handles no other message (a key, a panel's news) until the panels are there.
+            self.call_after_refresh(self.call_later, self._start)
+
+    async def _start(self) -> None:
+        """Right after the first frame: build the sources, mount the panels."""
+        if self._build is None or self._leaving:
+            return  # leaving already (a key or a signal came first): nothing to start
+        try:
+            sources = self.sources = self._build()
+        except ErrwatchError as error:
+            # Bad input the config could not show (the recording's directory): one line
+            # from the command, exit 2, as before anything was drawn.
+            self.failure = error
+            self.exit(return_code=2)
+            return
+        panels = self._panels_over(sources)
+        await self.mount(panels.banner, before="#pages")
+        await self.mount(panels.injection, after="#main")
+        await self.query_one("#main").mount(panels.timeline)
+        await self.query_one("#left").mount(panels.tracebacks)
+        # The rates panel last: its first poll and its chart (a slow import) start once
+        # the other panels are in place.
+        await self.query_one("#left").mount(panels.rates, before=panels.tracebacks)
+        self.panels = panels
 
     def on_resize(self, event: Resize) -> None:
         self._layout(event.size.width, event.size.height)
 
-    def _layout(self, width: int, height: int) -> None:
-        self.set_class(width >= WIDE[0] and height >= WIDE[1], "-wide")
+    def _layout(self, width: int, height: int, *, update: bool = True) -> None:
+        self.set_class(width >= WIDE[0] and height >= WIDE[1], "-wide", update=update)
+
+    def _page_classes(self, page: str, *, update: bool = True) -> None:
+        for name in PAGES:
+            self.set_class(name == page, f"-page-{name}", update=update)
 
     def _show_page(self, page: str) -> None:
         self.page = page
-        for name in PAGES:
-            self.set_class(name == page, f"-page-{name}")
+        self._page_classes(page)
         tabs = self.query_one(Tabs)
         if tabs.active != f"page-{page}":
             tabs.active = f"page-{page}"
@@ -192,40 +290,48 @@ class ErrwatchApp(App[None]):
         snapshot = message.snapshot
         with contextlib.suppress(NoMatches):
             self.query_one(StatusBar).snapshot = snapshot
-            self.query_one(TimelinePanel).metrics = snapshot
+            if self.panels is None:
+                return
+            self.panels.timeline.metrics = snapshot
             split = split_of(snapshot)
             if split is not None:
-                self.query_one(InjectionPanel).errors = split  # the guard reads it
+                self.panels.injection.errors = split  # the guard reads it
 
     def on_traceback_panel_updated(self, message: TracebackPanel.Updated) -> None:
-        with contextlib.suppress(NoMatches):
-            self.query_one(TimelinePanel).tracebacks = message.update
+        if self.panels is not None:
+            with contextlib.suppress(NoMatches):
+                self.panels.timeline.tracebacks = message.update
 
     def on_injection_panel_changed(self, message: InjectionPanel.Changed) -> None:
-        with contextlib.suppress(NoMatches):
-            self.query_one(TimelinePanel).injection = message.stats
+        if self.panels is not None:
+            with contextlib.suppress(NoMatches):
+                self.panels.timeline.injection = message.stats
 
     def on_injection_panel_fault_changed(self, message: InjectionPanel.FaultChanged) -> None:
-        with contextlib.suppress(NoMatches):
-            self.query_one(TimelinePanel).fault = message.stats
+        if self.panels is not None:
+            with contextlib.suppress(NoMatches):
+                self.panels.timeline.fault = message.stats
 
     def on_timeline_panel_changed(self, message: TimelinePanel.Changed) -> None:
-        with contextlib.suppress(NoMatches):
-            self.query_one(AlertBanner).statuses = message.statuses
-            self.query_one(RatesPanel).spans = message.spans
+        if self.panels is not None:
+            with contextlib.suppress(NoMatches):
+                self.panels.banner.statuses = message.statuses
+                self.panels.rates.spans = message.spans
 
     def _on_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name
-        self.query_one(InjectionPanel).stop(name)  # at once: nothing new leaves from here on
+        if self.panels is not None:
+            self.panels.injection.stop(name)  # at once: nothing new leaves from here on
         self.call_next(self._leave, name)
 
     async def _leave(self, reason: str) -> None:
+        self._leaving = True
         self._arm_watchdog(reason)
-        with contextlib.suppress(NoMatches):
-            panel = self.query_one(InjectionPanel)
-            await panel.wind_down(reason)
-            for stats in panel.fault_stats():  # the last windows reach the recording now
-                self.query_one(TimelinePanel).fault = stats
+        if self.panels is not None:
+            with contextlib.suppress(NoMatches):
+                await self.panels.injection.wind_down(reason)
+                for stats in self.panels.injection.fault_stats():  # last windows: recorded now
+                    self.panels.timeline.fault = stats
         self.exit()
 
     def _arm_watchdog(self, reason: str) -> None:
@@ -241,7 +347,8 @@ class ErrwatchApp(App[None]):
         grace = HANGUP_GRACE if reason == "SIGHUP" else EXIT_GRACE
 
         def leave_now() -> None:
-            self.incident.close()
+            if self.sources is not None:
+                self.sources.incident.close()
             os._exit(0)
 
         self._watchdog = threading.Timer(grace, leave_now)
@@ -255,39 +362,49 @@ class ErrwatchApp(App[None]):
 
     # -- actions -----------------------------------------------------------------------
 
+    # Keys about a panel do nothing in the instant before the panels are mounted.
+
     def action_page(self, page: str) -> None:
         """Show one page (when the screen is too small for all of them)."""
         self._show_page(page)
 
     def action_cycle_chart(self) -> None:
         """Chart by status class, by code, or the 5xx ratio against its thresholds."""
-        self.query_one(RatesPanel).cycle_view()
+        if self.panels is not None:
+            self.panels.rates.cycle_view()
 
     def action_toggle_injection(self) -> None:
         """Start or stop fault injection."""
-        self.query_one(InjectionPanel).toggle()
+        if self.panels is not None:
+            self.panels.injection.toggle()
 
     def action_fault_target(self) -> None:
         """Choose what `f` starts: the test route, or the fault of one of the [[proxies]]."""
-        self.query_one(InjectionPanel).next_target()
+        if self.panels is not None:
+            self.panels.injection.next_target()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`t` acts (and shows in the footer) only when there are proxies to choose from."""
-        return bool(self.proxies) if action == "fault_target" else True
+        if action != "fault_target":
+            return True
+        return self.sources is not None and bool(self.sources.proxies)
 
     def action_injection_rate(self, direction: int) -> None:
         """Step the injection rate up (1) or down (-1), capped by injection.max_rate."""
-        self.query_one(InjectionPanel).step_rate(direction)
+        if self.panels is not None:
+            self.panels.injection.step_rate(direction)
 
     def action_order_tracebacks(self) -> None:
         """Sort the traceback groups by last seen or by count."""
-        self._bring("tracebacks")
-        self.query_one(TracebackPanel).toggle_order()
+        if self.panels is not None:
+            self._bring("tracebacks")
+            self.panels.tracebacks.toggle_order()
 
     def action_filter_tracebacks(self) -> None:
         """Type a filter for the traceback groups (Esc clears it)."""
-        self._bring("tracebacks")
-        self.query_one(TracebackPanel).open_filter()
+        if self.panels is not None:
+            self._bring("tracebacks")
+            self.panels.tracebacks.open_filter()
 
     def _bring(self, page: str) -> None:
         """On a small screen, a key about a panel shows its page."""
@@ -296,16 +413,20 @@ class ErrwatchApp(App[None]):
 
     def action_mark(self) -> None:
         """Add a short note to the timeline."""
+        if self.panels is None:
+            return
+        timeline = self.panels.timeline
 
         def add(note: str | None) -> None:
             if note:
-                self.query_one(TimelinePanel).mark(note)
+                timeline.mark(note)
 
         self.push_screen(MarkScreen(), add)
 
     def action_report(self) -> None:
         """Draft the post-mortem of this run (Markdown) in the current directory."""
-        self.query_one(TimelinePanel).write_report(self.output_dir)
+        if self.panels is not None:
+            self.panels.timeline.write_report(self.output_dir)
 
     def action_screenshot(self) -> None:  # type: ignore[override]
         """Save what the screen shows as an SVG in the current directory."""

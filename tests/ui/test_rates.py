@@ -20,6 +20,7 @@ from errwatch.ui.chart import ChartView, RateChart
 from errwatch.ui.header import StatusBar
 from errwatch.ui.panels import PanelTile
 from errwatch.ui.rates import RatesPanel
+from tests.conftest import wait_until
 from tests.loopback import Reply, loopback
 from tests.ui import scenes
 from tests.ui.helpers import chart_of, wait_for
@@ -174,7 +175,7 @@ async def test_keys_are_answered_while_a_poll_hangs() -> None:
 
 
 QUIT_WHILE_HUNG = """
-import sys
+import asyncio, sys
 from errwatch.config import Config, PrometheusConfig
 from errwatch.sources import build_sources
 from errwatch.ui.app import ErrwatchApp
@@ -184,7 +185,8 @@ sources = build_sources(config)
 app = ErrwatchApp(config, metrics=sources.metrics, tracebacks=None, injector=sources.injector)
 
 async def press_q(pilot):
-    await pilot.pause(1.0)  # the first poll is stuck by now
+    # The test says when the server holds the first poll (a line on stdin).
+    await asyncio.to_thread(sys.stdin.readline)
     await pilot.press("q")
 
 app.run(headless=True, auto_pilot=press_q)
@@ -195,13 +197,23 @@ def test_quitting_does_not_wait_for_a_hanging_poll() -> None:
     # In a process of its own: what matters is when the interpreter can exit.
     with loopback() as server:
         server.reply = Reply(hang=True)
-        started = time.monotonic()
-        done = subprocess.run(
-            [sys.executable, "-c", QUIT_WHILE_HUNG, server.url], capture_output=True, timeout=60
+        quitting = subprocess.Popen(
+            [sys.executable, "-c", QUIT_WHILE_HUNG, server.url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
-        took = time.monotonic() - started
-        assert server.requests  # the poll did reach the silent server
-    assert done.returncode == 0, done.stderr.decode()
+        try:
+            wait_until(lambda: server.requests, 30, "the poll to reach the silent server")
+            assert quitting.stdin is not None
+            quitting.stdin.write(b"q\n")
+            quitting.stdin.flush()
+            began = time.monotonic()
+            _, err = quitting.communicate(timeout=60)
+            took = time.monotonic() - began
+        finally:
+            quitting.kill()
+    assert quitting.returncode == 0, err.decode()
     assert took < 10.0  # not the 30 s timeout of the stuck query
 
 

@@ -17,8 +17,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-
-import httpx
+from typing import TYPE_CHECKING
 
 from errwatch.config import INJECTION_HEADER, InjectionConfig
 from errwatch.core.injection.answers import AnswerLedger
@@ -26,6 +25,9 @@ from errwatch.core.injection.guard import ErrorGuard, ErrorSplit
 from errwatch.core.injection.latency import LatencyHistogram
 from errwatch.core.injection.targets import check_target
 from errwatch.errors import UsageError
+
+if TYPE_CHECKING:
+    import httpx
 
 MIN_RATE = 0.1
 """Slowest rate accepted, in requests per second."""
@@ -204,6 +206,9 @@ class Injector:
         check_target(self.url, self.allow_remote)
         if self._head.running:
             raise UsageError("injection is already running")
+        # Imported here: the dashboard's first frame does not wait for the HTTP client.
+        import httpx
+
         limit = self.clamp_duration(duration or self.cfg.duration)
         run_id = secrets.token_hex(4)
         self._stopping = False
@@ -235,12 +240,16 @@ class Injector:
             trust_env=False,
         )
         try:
-            stopped_by = await self._schedule(client, limit)
+            try:
+                stopped_by = await self._schedule(client, limit)
+            except Exception as error:
+                # A bug in the engine ends the run like a stop does: the requests already
+                # sent still end within the timeout and are counted, then it is raised.
+                self._end("error", f"{type(error).__name__}: {error}")
+                await self._drain()
+                raise
             self._end(stopped_by)
             await self._drain()
-        except Exception as error:
-            self._end("error", f"{type(error).__name__}: {error}")
-            raise
         finally:
             self._end("cancelled")  # only if nothing above ended the run (a cancelled worker)
             await self._abandon()
@@ -322,6 +331,8 @@ class Injector:
         task.add_done_callback(self._tasks.discard)
 
     async def _send(self, client: httpx.AsyncClient) -> None:
+        import httpx  # already loaded by run()
+
         counters = self._counters
         began = time.perf_counter()
         try:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import httpx
 
 from errwatch.config import PrometheusConfig
 from errwatch.core.metrics.exposition import read_counters, read_series, statuses_only, sum_by
@@ -17,6 +16,9 @@ from errwatch.core.metrics.requestseries import AUTO, choose_request_series
 from errwatch.core.metrics.source import Clock, MetricsSource, failed_snapshot
 from errwatch.core.units import format_duration
 from errwatch.errors import SourceError
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class ScrapeSource:
@@ -41,7 +43,9 @@ class ScrapeSource:
         self.found = ""
         """What was chosen from the exposition, when the config left it to "auto"."""
         self._clock = clock
-        self._client = httpx.Client(timeout=cfg.timeout, transport=transport)
+        self._transport = transport
+        # Made at the first scrape: the dashboard's first frame does not wait for httpx.
+        self._client: httpx.Client | None = None
         self._every = CounterHistory(window=cfg.rate_window, keep=cfg.range)
         self._test = CounterHistory(window=cfg.rate_window, keep=cfg.range)
         self._last: MetricsSnapshot | None = None
@@ -82,6 +86,10 @@ class ScrapeSource:
 
     def _scrape(self) -> tuple[dict[str, float], dict[str, float]]:
         """Counters by status: every route, and the injection route alone."""
+        import httpx
+
+        if self._client is None:
+            self._client = httpx.Client(timeout=self.cfg.timeout, transport=self._transport)
         try:
             response = self._client.get(self.metrics_url)
         except httpx.TimeoutException:
@@ -135,7 +143,8 @@ class ScrapeSource:
 
     def close(self) -> None:
         """Close the HTTP client."""
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
 
 
 class BridgedSource:

@@ -1,4 +1,5 @@
-"""What a target saw of an injection: arrivals from the demo API's own log; a hanging peer."""
+"""What a target saw of an injection: arrivals from the demo API's own log; when requests
+left the injector; a hanging peer."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+
+import httpx
 
 _EXCEPTION = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ERROR .*Exception on \S+ \[\w+\]"
@@ -33,6 +36,19 @@ def arrivals(log_file: Path, run_id: str) -> list[float]:
 def span_rate(times: list[float]) -> float:
     """Requests per second between the first and the last arrival."""
     return (len(times) - 1) / (times[-1] - times[0])
+
+
+class Clocked(httpx.AsyncHTTPTransport):
+    """The real transport, noting when each request left: the injector's schedule on its
+    own clock, apart from how long a busy API takes to handle and log it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[float] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(time.time())
+        return await super().handle_async_request(request)
 
 
 class HangingPeer:

@@ -45,7 +45,9 @@ def test_the_json_summary_matches_what_the_api_counted(tmp_path: Path, demo_api:
     assert summary["sent"] == 40
     assert summary["by_status"] == {"500": 40}
     assert summary["errors"] == 0
-    assert summary["achieved_rate"] == pytest.approx(40, rel=0.02)
+    # A wide bound: a late wake-up on a busy machine stretches a 1 s run (precision:
+    # benchmarks/bench_injection.py).
+    assert summary["achieved_rate"] == pytest.approx(40, rel=0.1)
     assert 0 < summary["latency_ms"]["p50"] <= summary["latency_ms"]["p99"]
     assert summary["stopped_by"] == "duration"
     assert api_counter(demo_api.url, "/error", "500") == 40
@@ -163,4 +165,4 @@ async def test_a_hung_prometheus_does_not_hold_the_end_back(
     assert proc.returncode == 0
     assert json.loads(out)["stopped_by"] == "duration"
     assert prometheus.accepted  # the guard did ask, and got no answer
-    assert took < 5  # not the 20 s query timeout
+    assert took < 10  # not the 20 s query timeout (a process start included)
