@@ -97,6 +97,17 @@ def _label_name_or_empty(value: Any) -> str | None:
     return _label_name(value) if value else None
 
 
+def _proxy_url(value: Any) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f'expected an http:// or https:// proxy URL, got "{value}"'
+    if parts.username or parts.password:
+        return "no credentials in the URL (errwatch keeps secrets out of its config)"
+    return None
+
+
 def _existing_file(value: Any) -> str | None:
     return None if not value or Path(value).is_file() else f"file not found: {value}"
 
@@ -181,6 +192,8 @@ class PrometheusConfig:
     """Check the server's TLS certificate; default true."""
     ca_file: PathStr = _checked("", _existing_file)
     """CA bundle (PEM) that signed the server's certificate; default: the system's."""
+    proxy: str = _checked("", _proxy_url)
+    """HTTP proxy to reach the engine through; default none (proxy variables are ignored)."""
 
 
 @dataclass(frozen=True, slots=True)

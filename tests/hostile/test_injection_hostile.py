@@ -12,17 +12,20 @@ from pathlib import Path
 
 from errwatch.config import InjectionConfig
 from errwatch.core.injection.injector import Injector
+from errwatch.demo.process import free_port
 from errwatch.demo.stack import DemoApi
 from tests.conftest import api_counter, wait_until
 from tests.core.injection.injected import HangingPeer
-from tests.hostile.proxies import RecordingProxy
+from tests.hostile.servers import RecordingProxy
 
 ERRWATCH_INJECT = [sys.executable, "-m", "errwatch", "inject"]
 
 
 def test_inject_ignores_proxy_variables(tmp_path: Path, demo_api: DemoApi) -> None:
     path = tmp_path / "config.toml"
-    path.write_text(f'[target]\nurl = "{demo_api.url}"\n[injection]\nguard_ratio = 0\n')
+    # The guard's probe asks Prometheus (nothing listens there): it must not ask the proxy.
+    closed = f"http://127.0.0.1:{free_port()}"
+    path.write_text(f'[target]\nurl = "{demo_api.url}"\n[prometheus]\nurl = "{closed}"\n')
     with RecordingProxy() as proxy:
         done = subprocess.run(
             [*ERRWATCH_INJECT, "--config", str(path), "--rate", "20", "--duration", "1s", "--json"],

@@ -336,10 +336,13 @@ class Injector:
         counters = self._counters
         began = time.perf_counter()
         try:
-            response = await client.request(
-                self.cfg.method, self.url, content=self.cfg.body.encode() or None
-            )
-        except httpx.TimeoutException:
+            # httpx's timeout is per read: a target that drips a byte a second would hold
+            # the request (and a concurrency slot, and the end of the run) for ever.
+            async with asyncio.timeout(self.cfg.timeout):
+                response = await client.request(
+                    self.cfg.method, self.url, content=self.cfg.body.encode() or None
+                )
+        except (httpx.TimeoutException, TimeoutError):
             counters.timeouts += 1
             return
         except httpx.TransportError:

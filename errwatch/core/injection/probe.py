@@ -66,13 +66,23 @@ class ErrorSplitProbe:
         # The dashboard's own rate query: requests to the injection route are tagged.
         self.query = "" if needs_discovery(cfg) else rate_query(cfg, injection_route)
         self._clock = clock
-        self._client = httpx.AsyncClient(base_url=cfg.url, timeout=cfg.timeout, transport=transport)
+        # Proxy variables are ignored: only [prometheus] proxy sends queries to a proxy.
+        self._client = httpx.AsyncClient(
+            base_url=cfg.url,
+            timeout=cfg.timeout,
+            transport=transport,
+            trust_env=False,
+            proxy=cfg.proxy or None,
+        )
 
     async def _get(self, path: str, params: dict[str, Any]) -> Any:
         """One GET of the API: its decoded JSON; SourceError says in a line why not."""
         try:
-            response = await self._client.get(path, params=params)
-        except httpx.TimeoutException:
+            # One deadline for the whole answer: httpx's timeout is per read, and a server
+            # that drips a byte a second would never reach it.
+            async with asyncio.timeout(self.cfg.timeout):
+                response = await self._client.get(path, params=params)
+        except (httpx.TimeoutException, TimeoutError):
             raise SourceError(f"Prometheus: no answer within {self.cfg.timeout:g}s") from None
         except httpx.TransportError as error:
             raise SourceError(f"Prometheus unreachable: {error or type(error).__name__}") from None
@@ -85,6 +95,8 @@ class ErrorSplitProbe:
             return response.json()
         except ValueError as error:
             raise SourceError(f"Prometheus: unreadable answer ({error})") from None
+        except RecursionError:
+            raise SourceError("Prometheus: unreadable answer (JSON nested too deeply)") from None
 
     async def _fetch(self, ask: Ask) -> Any:
         payload = await self._get(ask.path, dict(ask.params))

@@ -10,15 +10,14 @@ from urllib.parse import urlsplit
 
 from errwatch.config import PrometheusConfig
 from errwatch.core.metrics.exposition import read_counters, read_series, statuses_only, sum_by
-from errwatch.core.metrics.promql import Failure, QueryFailed, classify_response, connection_detail
+from errwatch.core.metrics.promql import Failure, QueryFailed, classify_response
 from errwatch.core.metrics.rates import CounterHistory, MetricsSnapshot, SourceState
 from errwatch.core.metrics.requestseries import AUTO, choose_request_series
-from errwatch.core.metrics.source import Clock, MetricsSource, failed_snapshot
-from errwatch.core.units import format_duration
+from errwatch.core.metrics.source import Clock, MetricsSource, failed_snapshot, request_failure
 from errwatch.errors import SourceError
 
 if TYPE_CHECKING:
-    import httpx
+    from errwatch.core.metrics.deadline import DeadlineSession
 
 
 class ScrapeSource:
@@ -33,7 +32,6 @@ class ScrapeSource:
         *,
         injection_route: str | None = None,
         clock: Clock = time.time,
-        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.metrics_url = metrics_url
         self.given = cfg
@@ -43,9 +41,8 @@ class ScrapeSource:
         self.found = ""
         """What was chosen from the exposition, when the config left it to "auto"."""
         self._clock = clock
-        self._transport = transport
-        # Made at the first scrape: the dashboard's first frame does not wait for httpx.
-        self._client: httpx.Client | None = None
+        # Made at the first scrape: the dashboard's first frame does not wait for requests.
+        self._client: DeadlineSession | None = None
         self._every = CounterHistory(window=cfg.rate_window, keep=cfg.range)
         self._test = CounterHistory(window=cfg.rate_window, keep=cfg.range)
         self._last: MetricsSnapshot | None = None
@@ -86,20 +83,16 @@ class ScrapeSource:
 
     def _scrape(self) -> tuple[dict[str, float], dict[str, float]]:
         """Counters by status: every route, and the injection route alone."""
-        import httpx
+        import requests
+
+        from errwatch.core.metrics.deadline import DeadlineSession
 
         if self._client is None:
-            self._client = httpx.Client(timeout=self.cfg.timeout, transport=self._transport)
+            self._client = DeadlineSession(self.cfg.timeout)
         try:
-            response = self._client.get(self.metrics_url)
-        except httpx.TimeoutException:
-            raise QueryFailed(
-                Failure(
-                    SourceState.TIMEOUT, f"no answer within {format_duration(self.cfg.timeout)}"
-                )
-            ) from None
-        except httpx.TransportError as error:
-            raise QueryFailed(connection_detail(error, self._where)) from None
+            response = self._client.get(self.metrics_url, timeout=self.cfg.timeout)
+        except requests.RequestException as error:
+            raise QueryFailed(request_failure(error, self._where, self.cfg.timeout)) from None
         if response.status_code != 200:
             raise QueryFailed(
                 classify_response(

@@ -214,10 +214,11 @@ class PrometheusSource:
 
     def _connect(self) -> Any:
         # Imported here: requests and the client are not needed for the first frame.
-        import requests
         from prometheus_api_client import PrometheusConnect
         from urllib3.exceptions import InsecureRequestWarning
         from urllib3.util.retry import Retry
+
+        from errwatch.core.metrics.deadline import DeadlineSession
 
         try:
             self._credentials = load_credentials(
@@ -225,7 +226,7 @@ class PrometheusSource:
             )
         except CredentialError as error:
             raise QueryFailed(Failure(SourceState.UNAUTHORIZED, str(error))) from None
-        session = requests.Session()
+        session = DeadlineSession(self.cfg.timeout, proxy=self.cfg.proxy)
         session.verify = self.cfg.ca_file or self.cfg.tls_verify
         if not self.cfg.tls_verify:
             # The person chose it in the config; a warning per request would scribble on the TUI.
@@ -444,12 +445,8 @@ class PrometheusSource:
         self._last_response = None
         try:
             return call()
-        except requests.ConnectionError as error:
-            # Without client retries urllib3 wraps a read timeout in a connection error.
-            timed_out = isinstance(error, requests.Timeout) or "timed out" in str(error)
-            failure = self._timeout() if timed_out else connection_detail(error, self._where)
-        except requests.Timeout:
-            failure = self._timeout()
+        except (requests.ConnectionError, requests.Timeout) as error:
+            failure = request_failure(error, self._where, self.cfg.timeout)
         except PrometheusApiClientException:
             response = self._last_response
             failure = (
@@ -465,10 +462,9 @@ class PrometheusSource:
         except (requests.RequestException, ValueError, KeyError, TypeError) as error:
             # A 200 whose body is cut short or is not the API's JSON (a proxy's page...).
             failure = _unreadable(error)
+        except RecursionError:
+            failure = TOO_DEEP
         raise QueryFailed(failure)
-
-    def _timeout(self) -> Failure:
-        return Failure(SourceState.TIMEOUT, f"no answer within {format_duration(self.cfg.timeout)}")
 
     @staticmethod
     def _read(parse: Callable[[], Any]) -> Any:
@@ -476,11 +472,27 @@ class PrometheusSource:
             return parse()
         except (ValueError, KeyError, TypeError, IndexError) as error:
             raise QueryFailed(_unreadable(error)) from None
+        except RecursionError:
+            raise QueryFailed(TOO_DEEP) from None
 
     def close(self) -> None:
         """Close the HTTP session."""
         if self._client is not None:
             self._client.close()
+
+
+TOO_DEEP = Failure(SourceState.QUERY_ERROR, "unreadable answer: its JSON is nested too deeply")
+"""A JSON answer nested beyond what a parser can follow (no PromQL API sends one)."""
+
+
+def request_failure(error: BaseException, where: str, timeout: float) -> Failure:
+    """A request that got no (whole) answer: a timeout, or why the connection failed."""
+    import requests
+
+    # Without client retries urllib3 wraps a read timeout in a connection error.
+    if isinstance(error, requests.Timeout) or "timed out" in str(error):
+        return Failure(SourceState.TIMEOUT, f"no answer within {format_duration(timeout)}")
+    return connection_detail(error, where)
 
 
 def _unreadable(error: BaseException) -> Failure:

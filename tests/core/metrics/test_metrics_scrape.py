@@ -11,6 +11,7 @@ from errwatch.config import PrometheusConfig
 from errwatch.core.metrics.rates import SourceState
 from errwatch.core.metrics.scrape import ScrapeSource
 from errwatch.demo.stack import DemoApi
+from tests.loopback import Reply, loopback
 
 
 def source(api: DemoApi, **cfg: object) -> ScrapeSource:
@@ -85,8 +86,10 @@ def test_a_metric_the_app_does_not_expose_is_no_data(demo_api: DemoApi) -> None:
 
 
 def test_a_body_that_is_not_an_exposition_is_a_query_error() -> None:
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, text="{ oops"))
-    scrape = ScrapeSource("http://127.0.0.1:9/metrics", PrometheusConfig(), transport=transport)
-    snapshot = scrape.poll()
+    with loopback() as server:
+        server.reply = Reply(content_type="text/plain", body=b"{ oops")
+        scrape = ScrapeSource(f"{server.url}/metrics", PrometheusConfig())
+        snapshot = scrape.poll()
+        scrape.close()
     assert snapshot.state is SourceState.QUERY_ERROR
     assert snapshot.detail.startswith("unreadable /metrics:")
