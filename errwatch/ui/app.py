@@ -184,6 +184,11 @@ class ErrwatchApp(App[None]):
         """The run's timeline, alerts and recording."""
         return self._sources().incident
 
+    @property
+    def proxies(self) -> tuple[Listener, ...]:
+        """The [[proxies]] running with the dashboard; none before the sources are built."""
+        return () if self.sources is None else self.sources.proxies
+
     def _sources(self) -> Sources:
         if self.sources is None:
             raise RuntimeError("the dashboard's sources are not built yet")
@@ -385,9 +390,7 @@ class ErrwatchApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`t` acts (and shows in the footer) only when there are proxies to choose from."""
-        if action != "fault_target":
-            return True
-        return self.sources is not None and bool(self.sources.proxies)
+        return bool(self.proxies) if action == "fault_target" else True
 
     def action_injection_rate(self, direction: int) -> None:
         """Step the injection rate up (1) or down (-1), capped by injection.max_rate."""
