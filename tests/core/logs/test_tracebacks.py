@@ -359,7 +359,7 @@ def test_line_by_line_and_bulk_give_the_same_events(every_format: str, tmp_path:
     expected = summary(line_by_line(every_format))
     data = every_format.encode()
     whole = TracebackReader()
-    assert summary(whole.feed(data) + whole.parser.finish()) == expected
+    assert summary(whole.feed(data) + whole.finish()) == expected
     log = tmp_path / "all.log"
     log.write_bytes(data)
     for window in (97, 4096, 1 << 20):
@@ -393,7 +393,7 @@ def test_following_a_file_written_in_random_pieces_gives_the_same_events(
             written += size
             for chunk in tail.poll():
                 events.extend(reader.feed(chunk.data))
-    events.extend(reader.parser.finish())
+    events.extend(reader.finish())
     assert summary(events) == expected
 
 
@@ -408,7 +408,7 @@ def test_a_real_flask_log_with_werkzeug_colours(demo_api: DemoApi) -> None:
     data = demo_api.log_file.read_bytes()
     assert b"\x1b[" in data
     reader = TracebackReader(str(demo_api.log_file))
-    events = reader.feed(data) + reader.parser.finish()
+    events = reader.feed(data) + reader.finish()
     assert [(e.type, e.message, e.complete) for e in events] == [
         ("ZeroDivisionError", "division by zero", True),
     ] * 2
