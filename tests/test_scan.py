@@ -27,6 +27,7 @@ GROUP_KEYS = {
     "last_seen": (str, type(None)),
     "location": (dict, type(None)),
     "sample": str,
+    "sources": dict,
 }
 
 
@@ -76,6 +77,7 @@ def test_json_has_exactly_the_documented_shape(tmp_path: Path) -> None:
     assert first.strftime("%Y-%m-%d %H:%M:%S,%f")[:23] == stamps[0]
     assert (key_error["type"], key_error["count"]) == ("KeyError", 1)
     assert sum(group["count"] for group in found["groups"]) == found["events"]
+    assert zero["sources"] == {str(log): 3}  # an unprefixed file: the file is the stream
 
 
 def test_types_are_as_printed_and_seen_is_null_without_log_timestamps(tmp_path: Path) -> None:
@@ -104,6 +106,7 @@ def test_several_files_are_grouped_together(tmp_path: Path) -> None:
         ("ZeroDivisionError", 6),
         ("KeyError", 2),
     ]
+    assert found["groups"][0]["sources"] == {str(logs[0]): 3, str(logs[1]): 3}
 
 
 def test_without_json_a_readable_table(tmp_path: Path) -> None:

@@ -22,10 +22,16 @@ from textual.widgets import DataTable, Input, ProgressBar
 from textual.worker import Worker, WorkerState
 
 from errwatch.core.logs.follow import FollowState
-from errwatch.core.logs.grouping import ErrorGroup
+from errwatch.core.logs.grouping import ErrorGroup, short_name
 from errwatch.core.logs.logwatch import TracebackMonitor, TracebackUpdate
 from errwatch.ui.readout import Readout
-from errwatch.ui.traceback_detail import TracebackScreen, clock, origin, where
+from errwatch.ui.traceback_detail import (
+    TracebackScreen,
+    clock,
+    on_text,
+    origin,
+    where,
+)
 
 SPARKS = " ▁▂▃▄▅▆▇█"
 UPDATE_INTERVAL = 0.1
@@ -35,6 +41,7 @@ NEW_FOR = 10.0
 ORDERS = {"last": "by last seen", "count": "by count"}
 NEW_MARK = "● "
 _ORIGIN_STYLE = {"inj": "magenta", "app": "", "mix": "yellow"}
+_LIVE = (FollowState.FOLLOWING, FollowState.RUNNING)
 
 
 def sparkline(values: tuple[int, ...], width: int = 10) -> str:
@@ -47,12 +54,18 @@ def sparkline(values: tuple[int, ...], width: int = 10) -> str:
 
 
 def matches(group: ErrorGroup, query: str) -> bool:
-    """Whether the filter text is in the type, message, file or function (any case)."""
+    """Whether the filter text is in the type, message, file, function or where the group
+    occurred (a container, pod, host or log file), in any case."""
     if not query:
         return True
     frame = group.location
     haystack = " ".join(
-        [group.type, group.message, *([frame.file, frame.function] if frame else [])]
+        [
+            group.type,
+            group.message,
+            *([frame.file, frame.function] if frame else []),
+            *(name for name, _ in group.sources),
+        ]
     )
     return query.casefold() in haystack.casefold()
 
@@ -106,6 +119,7 @@ class TracebackPanel(Vertical):
         table.add_column("Last", key="last", width=8)
         table.add_column("/min", key="spark", width=10)
         table.add_column("Src", key="origin", width=3)
+        table.add_column("On", key="on")
         self.set_interval(1.0, self._expire_marks)
         if self.monitor is None:
             self.query_one("#log-state", Readout).show("no [[logs]] in the config")
@@ -185,10 +199,11 @@ class TracebackPanel(Vertical):
                     (NEW_MARK if fresh else "") + group.type.rsplit(".", 1)[-1],
                     style="bold yellow" if fresh else "red",
                 ),
-                where(group.location),
+                Text(where(group.location)),
                 clock(group.last_seen),
                 sparkline(group.minutes),
                 Text(kind, style=_ORIGIN_STYLE[kind]),
+                Text(on_text(group)),
                 key=group.fingerprint,
             )
         if selected in self._order:
@@ -209,8 +224,8 @@ class TracebackPanel(Vertical):
             text.append(f" · backfill {done}/{whole} MB", "cyan")
         text.append(" · ")
         for status in update.files:
-            name = status.path.rsplit("/", 1)[-1]
-            ok = status.state is FollowState.FOLLOWING
+            name = short_name(status.path)
+            ok = status.state in _LIVE
             text.append(f"{name}: {status.state}", "green" if ok else "yellow")
             if status.detail and not ok:
                 text.append(f" ({status.detail})", "yellow")

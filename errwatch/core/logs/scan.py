@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from errwatch.core.logs.demux import HEADER_BYTES, Demux
@@ -139,10 +139,10 @@ class TracebackReader:
     def settle(self, settle: float) -> list[TracebackEvent]:
         """The writer went quiet for ``settle`` seconds: what can end ends, and a source
         still too short to say whether it has a prefix is read with what it has."""
-        now = self._clock()
         out: list[TracebackEvent] = []
-        if not self._decided and self._pending and now - self._pending_at >= settle:
+        if not self._decided and self._pending and self._clock() - self._pending_at >= settle:
             out.extend(self._decide(final=False))
+        now = self._clock()
         for parser in self.parsers():
             if parser.wants_idle() and now - parser.last_line_at >= settle:
                 out.extend(parser.idle())
@@ -236,10 +236,17 @@ def _last_lines(data: Buffer, start: int, stop: int) -> list[str]:
 
 def scan_fd(fd: int, reader: TracebackReader, window: int = WINDOW) -> list[TracebackEvent]:
     """Every traceback of an open file, read ``window`` bytes at a time."""
+    return [event for events in scan_stream(fd, reader, window) for event in events]
+
+
+def scan_stream(
+    fd: int, reader: TracebackReader, window: int = WINDOW
+) -> Iterator[list[TracebackEvent]]:
+    """The tracebacks of an open file or pipe, as each ``window`` of bytes gives them:
+    memory stays bounded however long the input (``errwatch scan -``)."""
     buf = bytearray(window)
     filled = 0
     skipping = False  # inside a line longer than MAX_LINE, past the part that is kept
-    events: list[TracebackEvent] = []
     while True:
         with memoryview(buf) as view:
             got = os.readv(fd, [view[filled:]])
@@ -251,23 +258,22 @@ def scan_fd(fd: int, reader: TracebackReader, window: int = WINDOW) -> list[Trac
             start = total if skipping else newline + 1
         last = buf.rfind(b"\n", start, total)
         if last >= 0:
-            events.extend(reader.feed(buf[start : last + 1] if start else buf, last + 1 - start))
+            yield reader.feed(buf[start : last + 1] if start else buf, last + 1 - start)
             start = last + 1
         elif total - start > MAX_LINE:
             # One line longer than MAX_LINE: keep its first part, as live following does.
             kept = bytes(buf[start : start + MAX_LINE])
-            events.extend(reader.feed(kept + LONG_LINE_MARK_BYTES + b"\n"))
+            yield reader.feed(kept + LONG_LINE_MARK_BYTES + b"\n")
             start, skipping = total, True
         if not got:
             if total > start and not skipping:  # a last line without its newline
-                events.extend(reader.feed(bytes(buf[start:total]) + b"\n"))
+                yield reader.feed(bytes(buf[start:total]) + b"\n")
             break
         filled = total - start
         buf[:filled] = buf[start:total]
         if filled == len(buf):  # a line longer than the window (small windows only)
             buf.extend(bytes(len(buf)))
-    events.extend(reader.finish())
-    return events
+    yield reader.finish()
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,21 +293,25 @@ class ScanResult:
 
 
 def scan_fds(
-    files: Iterable[tuple[str, int]], window: int = WINDOW, max_groups: int = MAX_GROUPS
+    files: Iterable[tuple[str, int]],
+    window: int = WINDOW,
+    max_groups: int = MAX_GROUPS,
+    *,
+    prefix: Setting = "auto",
 ) -> ScanResult:
-    """Group the complete tracebacks of already opened files (name, descriptor)."""
+    """Group the complete tracebacks of already opened files or pipes (name, descriptor)."""
     store = GroupStore(max_groups=max_groups)
     logged: dict[str, tuple[float | None, float | None]] = {}
     complete = incomplete = 0
     for name, fd in files:
-        reader = TracebackReader(name, count_lines=False)
-        for event in scan_fd(fd, reader, window):
+        reader = TracebackReader(name, count_lines=False, prefix=prefix)
+        for event in (e for events in scan_stream(fd, reader, window) for e in events):
             if not event.complete:
                 incomplete += 1
                 continue
             complete += 1
             group, _ = store.add(event)
-            at = event.record.timestamp if event.record is not None else None
+            at = event.logged
             first, last = logged.get(group.fingerprint, (None, None))
             if at is not None:
                 first = at if first is None else min(first, at)

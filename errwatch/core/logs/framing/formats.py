@@ -10,8 +10,9 @@ stern (``POD CONTAINER ``), journalctl's short, short-precise, short-iso,
 short-iso-precise and short-unix modes (systemd's logs-show.c), syslog files as
 rsyslog writes them (RFC 3164 traditional format, RFC 5424 protocol-23 format),
 Heroku (``TIME app[web.1]: ``) and Papertrail (``Mar 24 02:38:07 host app/web.1: ``),
-the Kubernetes CRI log files (``TIME stderr F ``), GitHub Actions (RFC 3339, 7 digits)
-and GitLab runners with FF_TIMESTAMPS (``TIME 00O ``).
+the Kubernetes CRI log files (``TIME stderr F ``), docker's json-file log driver
+(``{"log":"...\\n","stream":"stderr","time":"..."}``), GitHub Actions (RFC 3339, 7
+digits) and GitLab runners with FF_TIMESTAMPS (``TIME 00O ``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class PrefixFormat:
     its own."""
     escaped_newlines: bool = False
     """``#012`` in a line is a newline rsyslog escaped: one message of several lines."""
+    json_text: bool = False
+    """The line's text is the ``text`` group, a JSON string's inside (docker's json-file
+    log driver), rather than what follows the prefix."""
 
     @property
     def multi(self) -> bool:
@@ -124,11 +128,20 @@ FORMATS: tuple[PrefixFormat, ...] = (
         show="{pod}/{container}",
         continued=False,
     ),
+    _format(
+        "docker json-file",
+        r'\{"log":"(?P<text>(?:[^"\\]|\\.)*)","stream":"(?P<stream>stdout|stderr)"'
+        r',"time":"(?P<ts>[^"]+)"',
+        keys=("stream",),
+        json_text=True,
+    ),
     _format("timestamps", rf"(?P<ts>{_RFC3339}) "),
 )
 """Known prefixes, most specific first (a tie in detection goes to the earlier one)."""
 
 TIME_GROUPS = ("ts", "time", "timestamp")
+TEXT_GROUP = "text"
+"""A group of that name is the line's text, not a part of its prefix."""
 """Names a custom prefix may give its timestamp group."""
 
 

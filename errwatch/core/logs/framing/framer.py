@@ -9,10 +9,11 @@ name, attributes, time) is built by :meth:`Framer.context` only when a traceback
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
-from errwatch.core.logs.framing.formats import TIME_GROUPS, PrefixFormat
+from errwatch.core.logs.framing.formats import TEXT_GROUP, TIME_GROUPS, PrefixFormat
 from errwatch.core.logs.framing.times import prefix_time
 
 TOOL_STREAM = "\x00"
@@ -56,6 +57,7 @@ class Framer:
         keys = format.keys if format is not None else ()
         self._keys = keys
         self._one_key = keys[0] if len(keys) == 1 else None
+        self._json_text = format is not None and format.json_text
 
     @property
     def name(self) -> str:
@@ -107,6 +109,8 @@ class Framer:
             key = "\x1f".join(value or "" for value in found.group(*self._keys))
         else:
             key = ""
+        if self._json_text:
+            return key, _json_string(found.group(TEXT_GROUP))
         return key, line[found.end() :]
 
     def _match(self, line: str) -> re.Match[str] | None:
@@ -125,7 +129,9 @@ class Framer:
             return None
         values = {name: value for name, value in found.groupdict().items() if value is not None}
         written = next((values[name] for name in TIME_GROUPS if name in values), None)
-        fields = tuple((k, v) for k, v in values.items() if k not in TIME_GROUPS)
+        fields = tuple(
+            (k, v) for k, v in values.items() if k not in TIME_GROUPS and k != TEXT_GROUP
+        )
         stream = ""
         if self.format.show:
             shown = self.format.show
@@ -162,3 +168,14 @@ class Framer:
         if start == 0 and plain is line:  # at the start of the line: anchor on its newline
             return b"\n" + text.encode()
         return text.encode() if len(text) >= 3 else None
+
+
+def _json_string(inside: str) -> str:
+    """The text of a JSON string's inside, its final newline dropped (one log line)."""
+    if "\\" not in inside:
+        return inside
+    try:
+        text = json.loads(f'"{inside}"')
+    except ValueError:
+        return inside
+    return str(text).removesuffix("\n").removesuffix("\r")
