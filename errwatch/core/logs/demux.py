@@ -86,34 +86,29 @@ class StreamLookback:
 
 
 class _Stream:
-    """One stream of a source: its parser and the last line that carried its prefix."""
+    """One stream of a source: its parser, and how to find its next line."""
 
-    __slots__ = ("framer", "needle", "parser", "raw")
+    __slots__ = ("key", "needle", "parser")
 
     def __init__(
         self,
         key: str,
-        framer: Framer,
+        demux: Demux,
         shared: SharedLookback,
         *,
         source: str,
         clock: Callable[[], float],
         host: str,
     ) -> None:
-        self.framer = framer
-        self.raw = ""
+        self.key = key
         self.needle: bytes | None = None
         self.parser = TracebackParser(
             source,
             clock=clock,
             lookback=StreamLookback(shared, key),
-            context=self.context,
+            context=lambda: demux.context(key),
             host=host,
         )
-
-    def context(self) -> PrefixContext | None:
-        """What the prefix of the stream's current line says."""
-        return self.framer.context(self.raw) if self.raw else None
 
 
 class Demux:
@@ -139,6 +134,14 @@ class Demux:
         self.last_key = ""
         self.line_no: int | None = 0 if count_lines else None
         self._indent = ""
+        self._heads: dict[str, str] = {}
+        """Per stream, the last line that carried its prefix (what a traceback's prefix
+        says comes from there: its own line, or the line its entry began with)."""
+
+    def context(self, key: str) -> PrefixContext | None:
+        """What the prefix of stream ``key``'s current line says."""
+        head = self._heads.get(key)
+        return self.framer.context(head) if head else None
 
     def parsers(self) -> list[TracebackParser]:
         """Every stream's parser."""
@@ -155,9 +158,10 @@ class Demux:
                 resting = [k for k in self.streams if k not in self.open]
                 for old in resting[: max(1, len(resting) // 2)]:
                     del self.streams[old]
+                    self._heads.pop(old, None)
             stream = _Stream(
                 key,
-                self.framer,
+                self,
                 self._shared,
                 source=self.source,
                 clock=self._clock,
@@ -172,6 +176,7 @@ class Demux:
         split = framer.split(raw)
         if split is not None:
             self.last_key = split[0]
+            self._heads[split[0]] = raw
             if framer.width != len(self._indent):
                 self._indent = " " * framer.width
             return split[0], split[1], True
@@ -218,10 +223,8 @@ class Demux:
     def _line(self, raw: str, out: list[TracebackEvent]) -> str:
         key, text, prefixed = self._frame(raw)
         stream = self._stream(key)
-        if prefixed:
-            stream.raw = raw
-            if stream.needle is None and self.framer.multi:
-                stream.needle = self.framer.needle(raw)
+        if prefixed and stream.needle is None and self.framer.multi:
+            stream.needle = self.framer.needle(raw)
         parser = stream.parser
         texts: Iterable[str] = (text,)
         if self.framer.escaped_newlines and _ESCAPED_NEWLINE in text:

@@ -15,9 +15,11 @@ a ``Traceback`` header, notes and multi-line messages, ``Exception in thread``,
 tracebacks interleaved line by line (every final exception counted, marked uncertain).
 
 A header may start mid-line (``^CTraceback (most recent call last):`` after Ctrl-C at a
-prompt, ``failed to parse: Traceback (most recent call last):``): what comes before it
-is the block's margin, removed from the lines that follow when they start with it too
-(a formatter that indents a whole traceback). Frames pasted without their indentation
+prompt, ``failed to parse: Traceback (most recent call last):``, an ExceptionGroup box
+after a prefix nobody knows): what comes before it is the block's margin, removed from
+the lines that follow when they start with a text of the same shape (the same text, its
+numbers aside: a formatter that indents a whole traceback, or a logger that repeats its
+time and call site on every line). Frames pasted without their indentation
 are read too. The parser works on one stream: a demultiplexing reader
 (:mod:`errwatch.core.logs.demux`) gives each stream its own, with a shared view of the
 lines before a traceback and the prefix of the line that opened it.
@@ -94,6 +96,17 @@ def _ends_with_header(line: str) -> bool:
     return line.rstrip().endswith(HEADER)
 
 
+_BOX_IN_LINE = re.compile(r"  \+ Exception Group Traceback \(most recent call last\):\s*$")
+_NUMBERS = re.compile(r"\d+")
+
+
+def _shape(margin: str) -> re.Pattern[str]:
+    """What a margin looks like on the next lines: the same text, any numbers (a time, a
+    line number, a pid) in place of its own."""
+    parts = _NUMBERS.split(margin)
+    return re.compile(r"\d+".join(re.escape(part) for part in parts))
+
+
 class Lookback(Protocol):
     """The lines seen before a traceback (a deque, or a stream's view of shared lines)."""
 
@@ -133,8 +146,9 @@ class _Block:
     box: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     extra_headers: int = 0
-    margin: str = ""
-    """What came before the header on its line; removed from the lines that start with it."""
+    margin: re.Pattern[str] | None = None
+    """The shape of what came before the header on its line; removed from the lines that
+    start with it."""
     flat: bool = False
     """Frames came without their indentation (a paste that lost it)."""
     prefix: PrefixContext | None = None
@@ -193,8 +207,9 @@ class TracebackParser:
         else:
             line = strip_ansi(raw)
             block = self._block
-            if block is not None and block.margin and line.startswith(block.margin):
-                line = line[len(block.margin) :]
+            margin = block.margin if block is not None else None
+            if margin is not None and (found := margin.match(line)) is not None:
+                line = line[found.end() :]
             self._step(line, out)
         return out
 
@@ -285,12 +300,16 @@ class TracebackParser:
         elif HEADER in line and self._json_line(line, out):
             self._lookback.clear()
         elif _ends_with_header(line):
-            margin = line[: line.rindex(HEADER)]
+            box = _BOX_IN_LINE.search(line)
+            at = box.start() if box is not None else line.rindex(HEADER)
+            margin = line[:at]
             if margin.strip():
                 self._lookback.append(margin)  # it may be the record: "... ERROR x: Traceback"
-            self._open(line, _State.FRAMES)
+            self._open(line, _State.BOX if box is not None else _State.FRAMES)
             assert self._block is not None
-            self._block.margin = margin
+            self._block.margin = _shape(margin)
+            if box is not None:
+                self._block.box.append(line[at:])
         else:
             self._lookback.append(line)
 
@@ -300,6 +319,10 @@ class TracebackParser:
         record = next(
             (parse_record(prev) for prev in reversed(lookback) if RECORD.match(prev)), None
         )
+        if record is None and self._context is not None and lookback and lookback[-1].strip():
+            # A stream of one process (a container, a unit): the line just before the
+            # traceback is its record, even without a time of its own (the prefix has it).
+            record = parse_record(lookback[-1])
         lookback.clear()
         self._block = _Block(self.line_no, record, thread.group("thread") if thread else None)
         self._block.prefix = self._context() if self._context is not None else None

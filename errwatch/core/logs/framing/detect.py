@@ -66,18 +66,21 @@ def detect(lines: Sequence[str]) -> Framer | None:
 
 
 def _known(sample: list[str]) -> PrefixFormat | None:
-    need = max(min(2, len(sample)), math.ceil(MAJORITY * len(sample)))
     best: tuple[int, PrefixFormat] | None = None
     for candidate in FORMATS:
         framer = Framer(candidate)
         keys = set()
-        matched = 0
+        matched = counted = 0
         for line in sample:
             split = framer.split(line)
             if split is not None:
                 matched += 1
                 keys.add(split[0])
-        if matched < need or (candidate.multi and len(keys) > max(3, matched // 3)):
+            elif candidate.continued and line[:1] in (" ", "\t"):
+                continue  # the rest of a multi-line entry, under its first line
+            counted += 1
+        need = max(min(2, counted), math.ceil(MAJORITY * counted))
+        if not matched or matched < need or (candidate.multi and len(keys) > max(3, matched // 3)):
             continue
         if best is None or matched > best[0]:
             best = (matched, candidate)
