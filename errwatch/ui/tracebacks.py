@@ -42,6 +42,9 @@ ORDERS = {"last": "by last seen", "count": "by count"}
 NEW_MARK = "● "
 _ORIGIN_STYLE = {"inj": "magenta", "app": "", "mix": "yellow"}
 _LIVE = (FollowState.FOLLOWING, FollowState.RUNNING)
+ON_COLUMN = "on"
+"""Key of the column that says where each group occurred (added when there are several
+places: containers, pods, hosts, files)."""
 
 
 def sparkline(values: tuple[int, ...], width: int = 10) -> str:
@@ -119,7 +122,6 @@ class TracebackPanel(Vertical):
         table.add_column("Last", key="last", width=8)
         table.add_column("/min", key="spark", width=10)
         table.add_column("Src", key="origin", width=3)
-        table.add_column("On", key="on")
         self.set_interval(1.0, self._expire_marks)
         if self.monitor is None:
             self.query_one("#log-state", Readout).show("no [[logs]] in the config")
@@ -189,6 +191,11 @@ class TracebackPanel(Vertical):
         selected = self._order[row] if 0 <= row < len(self._order) else None
         shown = [g for g in ordered(update.groups, self.order) if matches(g, self.filter_text)]
         table.clear()
+        # Where each group occurred, once there is more than one place to tell apart.
+        places = {name for group in update.groups for name, _ in group.sources}
+        if len(places) > 1 and ON_COLUMN not in table.columns:
+            table.add_column("On", key=ON_COLUMN)
+        with_places = ON_COLUMN in table.columns
         self._order = [group.fingerprint for group in shown]
         for group in shown:
             fresh = group.fingerprint in self._fresh
@@ -203,7 +210,7 @@ class TracebackPanel(Vertical):
                 clock(group.last_seen),
                 sparkline(group.minutes),
                 Text(kind, style=_ORIGIN_STYLE[kind]),
-                Text(on_text(group)),
+                *([Text(on_text(group))] if with_places else []),
                 key=group.fingerprint,
             )
         if selected in self._order:
@@ -270,3 +277,7 @@ class TracebackPanel(Vertical):
 
     def on_unmount(self) -> None:
         self._stop.set()
+        if self.monitor is not None:
+            # Commands and SSH connections end now, with their process groups, not when
+            # the follower thread notices: the app may be about to exit.
+            self.monitor.stop()

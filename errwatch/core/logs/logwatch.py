@@ -213,9 +213,14 @@ class TracebackMonitor:
             watcher.close()
             self.tail.close()
 
+    def stop(self) -> None:
+        """Stop every command and SSH connection now, from any thread (files are closed
+        by whoever reads them: :meth:`run` when it ends, or :meth:`close`)."""
+        self.tail.stop()
+
     def close(self) -> None:
         """Close every followed file, stop every command and SSH connection (safe to call
-        twice, from any thread)."""
+        twice)."""
         self.tail.close()
 
 

@@ -9,7 +9,8 @@ control socket in a private directory) and every file of that host is followed t
 it (``-S socket``). On the host, a small POSIX ``sh`` script (:data:`REMOTE_SCRIPT`,
 sent as the command, nothing installed) does ``tail -F``: it reads the file through a
 descriptor it keeps open (a renamed file is read to its end, then the new file at the
-path), notices truncation and a missing file, and says so in marker lines that carry a
+path), notices truncation (a shorter file, or other first bytes: copytruncate and a
+rewrite) and a missing file, and says so in marker lines that carry a
 random token (``\\x1e<token> O <inode> <offset>`` when it starts reading a file at a
 byte offset, ``M`` missing, ``T`` truncated, ``H`` heartbeat every second). Everything
 else is the file's bytes, counted here: after a dropped connection the script is sent
@@ -59,6 +60,11 @@ mark() { printf '\036%s %s\n' "$tok" "$*"; }
 ino_of() { set -- $(ls -lnLid -- "$1" 2>/dev/null); echo "${1:-}"; }
 fd_info() { set -- $(ls -lnLid /dev/fd/3 2>/dev/null); fino=${1:-}; fsize=${6:-0}; }
 nap() { sleep "$every" 2>/dev/null || sleep 1; }
+head_of() { dd if=/dev/fd/3 bs=1 count="$1" 2>/dev/null | cksum; }
+remember() {
+  hlen=$fsize; [ "$hlen" -gt 64 ] && hlen=64
+  head=$(head_of "$hlen")
+}
 open_at() {
   [ -f "$p" ] && [ -r "$p" ] || return 1
   command exec 3<"$p" || return 1
@@ -71,6 +77,7 @@ open_at() {
   [ "$at" -gt 0 ] && dd bs=1 skip="$at" count=0 <&3 >/dev/null 2>&1
   mark O "$fino" "$at"
   last=$fsize
+  remember
 }
 wait_open() {
   missing=
@@ -98,11 +105,13 @@ moved=0 n=0
 while :; do
   cat <&3 || exit 0
   fd_info
-  if [ "$fsize" -lt "$last" ]; then
+  # Shorter, or other first bytes (copytruncate, then a rewrite as long): from the start.
+  if [ "$fsize" -lt "$last" ] || { [ "$hlen" -gt 0 ] && [ "$(head_of "$hlen")" != "$head" ]; }; then
     mark T
     wait_open 0
     continue
   fi
+  [ "$hlen" -lt 64 ] && [ "$fsize" -gt "$hlen" ] && remember
   last=$fsize
   pino=$(ino_of "$p")
   if [ "$pino" != "$fino" ]; then

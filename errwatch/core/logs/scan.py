@@ -141,7 +141,10 @@ class TracebackReader:
         still too short to say whether it has a prefix is read with what it has."""
         out: list[TracebackEvent] = []
         if not self._decided and self._pending and self._clock() - self._pending_at >= settle:
+            arrived = self._pending_at
             out.extend(self._decide(final=False))
+            for parser in self.parsers():  # those lines came then, not now
+                parser.last_line_at = min(parser.last_line_at, arrived)
         now = self._clock()
         for parser in self.parsers():
             if parser.wants_idle() and now - parser.last_line_at >= settle:

@@ -53,7 +53,7 @@ class Tails:
             if log.command or log.host:
                 self._add(log)
         self._started = False
-        self._closed = False
+        self._stopped = False
         self._lock = threading.Lock()
 
     def _add(self, log: LogConfig) -> None:
@@ -97,7 +97,7 @@ class Tails:
     def start(self) -> None:
         """Start the commands and connect to the hosts (once)."""
         with self._lock:
-            if self._started or self._closed:
+            if self._started or self._stopped:
                 return
             self._started = True
             for child in self.children:
@@ -148,13 +148,18 @@ class Tails:
         """The directories whose changes mean a file has more to read."""
         return self.files.directories()
 
-    def close(self) -> None:
-        """Close every file, stop every command (with its process group), every link."""
+    def stop(self) -> None:
+        """Stop every command (with its process group) and every SSH link; from any
+        thread, and for good."""
         with self._lock:
-            if self._closed:
+            if self._stopped:
                 return
-            self._closed = True
+            self._stopped = True
         for child in self.children:
             child.close()
         self.fleet.close()
+
+    def close(self) -> None:
+        """Stop the commands and links, close every file."""
+        self.stop()
         self.files.close()

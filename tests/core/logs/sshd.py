@@ -101,6 +101,11 @@ class Sshd:
         return f"{self.user}@127.0.0.1"
 
     @property
+    def uri(self) -> str:
+        """The destination with its port: several such hosts on one address stay apart."""
+        return f"ssh://{self.user}@127.0.0.1:{self.port}"
+
+    @property
     def options(self) -> tuple[str, ...]:
         """The ssh arguments that point at this server and its keys only."""
         return ("-F", str(self.dir / "ssh_config"))

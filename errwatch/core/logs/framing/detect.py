@@ -51,7 +51,7 @@ def detect(lines: Sequence[str]) -> Framer | None:
         return None
     known = _known(sample)
     if known is not None:
-        return Framer(known)
+        return _indented(Framer(known), sample)
     literal = _literal(sample)
     if not literal:
         return None
@@ -61,8 +61,17 @@ def detect(lines: Sequence[str]) -> Framer | None:
         rest = [line[cut:] for line in sample if line.startswith(literal[:cut])]
         known = _known(rest)
         if known is not None:
-            return Framer(known, literal[:cut])
+            return _indented(Framer(known, literal[:cut]), sample)
     return Framer(None, literal)
+
+
+def _indented(framer: Framer, sample: list[str]) -> Framer:
+    """The framer, told to remove the spaces every text starts with after the prefix."""
+    texts = [split[1] for line in sample if (split := framer.split(line)) and split[1].strip()]
+    indent = min((len(text) - len(text.lstrip(" ")) for text in texts), default=0)
+    if indent and framer.format is not None:
+        return Framer(framer.format, framer.literal, indent)
+    return framer
 
 
 def _known(sample: list[str]) -> PrefixFormat | None:

@@ -47,9 +47,14 @@ class PrefixContext:
 class Framer:
     """Splits lines of one source: a literal prefix, then a known or custom format."""
 
-    def __init__(self, format: PrefixFormat | None = None, literal: str = "") -> None:
+    def __init__(
+        self, format: PrefixFormat | None = None, literal: str = "", indent: int = 0
+    ) -> None:
         self.format = format
         self.literal = literal
+        self.indent = indent
+        """Spaces every text starts with after the prefix (rsyslog's RFC 5424 files keep
+        the space a local sender put before its message): removed too."""
         self.width = 0
         """Characters of the prefix of the last line split (journald aligns the rest of
         a multi-line entry under its text)."""
@@ -68,6 +73,8 @@ class Framer:
             parts.append(f"{shown} {self.literal!r}")
         if self.format is not None:
             parts.append(self.format.name)
+        if self.indent:
+            parts.append(f"indentation {self.indent}")
         return " + ".join(parts) or "none"
 
     @property
@@ -111,7 +118,11 @@ class Framer:
             key = ""
         if self._json_text:
             return key, _json_string(found.group(TEXT_GROUP))
-        return key, line[found.end() :]
+        end = found.end()
+        indent = self.indent
+        if indent and line[end : end + indent].isspace():
+            end += indent
+        return key, line[end:]
 
     def _match(self, line: str) -> re.Match[str] | None:
         line = strip_colours(line)
