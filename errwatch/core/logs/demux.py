@@ -12,7 +12,9 @@ still skipped in bulk.
 The last :data:`LOOKBACK` lines before a traceback (where its log record is) are shared
 by all streams, each line knowing its stream: every parser sees the lines of its own
 stream among the last ones of the source, whichever path (bulk or line by line) read
-them, so both paths give the same events.
+them, so both paths give the same events. Lines skipped in bulk are framed only when a
+traceback opens and wants them (most never are): each line is numbered, so a line
+framed late never overrides what a later line said (its stream, its prefix).
 """
 
 from __future__ import annotations
@@ -36,24 +38,57 @@ _ESCAPED_NEWLINE = "#012"
 _ESCAPED_TAB = "#011"
 
 
+class _Line:
+    """One line of the shared lookback: raw until framed."""
+
+    __slots__ = ("key", "raw", "seq", "text")
+
+    def __init__(self, seq: int, raw: str, key: str | None = None, text: str = "") -> None:
+        self.seq = seq
+        self.raw = raw
+        self.key = key
+        self.text = text
+
+
+Resolver = Callable[[_Line], None]
+"""Frames a raw line in place (its stream and text), in order."""
+
+
 class SharedLookback:
     """The last :data:`LOOKBACK` lines of a source, each with its stream's key."""
 
-    def __init__(self) -> None:
-        self._lines: deque[tuple[str, str]] = deque(maxlen=LOOKBACK)
+    def __init__(self, resolve: Resolver) -> None:
+        self._lines: deque[_Line] = deque(maxlen=LOOKBACK)
+        self._resolve = resolve
+        self._raw = False
 
-    def add(self, key: str, text: str) -> None:
-        """One more line of stream ``key``."""
-        self._lines.append((key, text))
+    def add(self, seq: int, key: str, text: str) -> None:
+        """One more line of stream ``key``, already framed."""
+        self._lines.append(_Line(seq, "", key, text))
+
+    def add_raw(self, lines: list[tuple[int, str]]) -> None:
+        """Lines read in bulk, framed only if a traceback asks for them."""
+        self._lines.extend(_Line(seq, raw) for seq, raw in lines)
+        self._raw = True
+
+    def settle(self) -> None:
+        """Frame the raw lines, oldest first."""
+        if self._raw:
+            self._raw = False
+            for line in self._lines:
+                if line.key is None:
+                    self._resolve(line)
 
     def texts(self, key: str) -> list[str]:
         """The lines of one stream among the last ones, oldest first."""
-        return [text for owner, text in self._lines if owner == key]
+        self.settle()
+        return [line.text for line in self._lines if line.key == key]
 
     def forget(self, key: str) -> None:
         """Drop one stream's lines (its traceback opened or closed: they are used)."""
-        if any(owner == key for owner, _ in self._lines):
-            kept = [(owner, text) for owner, text in self._lines if owner != key]
+        self.settle()
+        if any(line.key == key for line in self._lines):
+            kept = [line for line in self._lines if line.key != key]
             self._lines.clear()
             self._lines.extend(kept)
 
@@ -61,16 +96,17 @@ class SharedLookback:
 class StreamLookback:
     """One stream's view of the shared lines, as its parser uses a deque."""
 
-    def __init__(self, shared: SharedLookback, key: str) -> None:
-        self._shared = shared
+    def __init__(self, demux: Demux, key: str) -> None:
+        self._demux = demux
+        self._shared = demux.shared
         self._key = key
 
     def append(self, line: str, /) -> None:
-        self._shared.add(self._key, line)
+        self._shared.add(self._demux.seq, self._key, line)
 
     def extend(self, lines: Iterable[str], /) -> None:
         for line in lines:
-            self._shared.add(self._key, line)
+            self.append(line)
 
     def clear(self) -> None:
         self._shared.forget(self._key)
@@ -94,7 +130,6 @@ class _Stream:
         self,
         key: str,
         demux: Demux,
-        shared: SharedLookback,
         *,
         source: str,
         clock: Callable[[], float],
@@ -105,7 +140,7 @@ class _Stream:
         self.parser = TracebackParser(
             source,
             clock=clock,
-            lookback=StreamLookback(shared, key),
+            lookback=StreamLookback(demux, key),
             context=lambda: demux.context(key),
             host=host,
         )
@@ -127,21 +162,26 @@ class Demux:
         self.source = source
         self.host = host
         self._clock = clock
-        self._shared = SharedLookback()
+        self.shared = SharedLookback(self._resolve)
         self.streams: dict[str, _Stream] = {}
         self.open: set[str] = set()
         """Keys of the streams with a traceback open."""
-        self.last_key = ""
         self.line_no: int | None = 0 if count_lines else None
-        self._indent = ""
-        self._heads: dict[str, str] = {}
+        self.seq = 0
+        """Number of the current line (framed lines and lines kept from a skip)."""
+        self._position = (0, "", 0)
+        """(line number, stream, prefix width) of the last line that carried the prefix:
+        a line without it continues that stream, under that width (journald)."""
+        self._continued = framer.multi and framer.continued
+        self._heads: dict[str, tuple[int, str]] = {}
         """Per stream, the last line that carried its prefix (what a traceback's prefix
         says comes from there: its own line, or the line its entry began with)."""
 
     def context(self, key: str) -> PrefixContext | None:
         """What the prefix of stream ``key``'s current line says."""
+        self.shared.settle()
         head = self._heads.get(key)
-        return self.framer.context(head) if head else None
+        return self.framer.context(head[1]) if head else None
 
     def parsers(self) -> list[TracebackParser]:
         """Every stream's parser."""
@@ -162,7 +202,6 @@ class Demux:
             stream = _Stream(
                 key,
                 self,
-                self._shared,
                 source=self.source,
                 clock=self._clock,
                 host=self.host,
@@ -170,22 +209,26 @@ class Demux:
             self.streams[key] = stream
         return stream
 
-    def _frame(self, raw: str) -> tuple[str, str, bool]:
-        """(key, text, whether the line carried the prefix)."""
+    def _frame(self, seq: int, raw: str) -> tuple[str, str, bool]:
+        """(key, text, whether the line carried the prefix) of line number ``seq``."""
         framer = self.framer
         split = framer.split(raw)
         if split is not None:
-            self.last_key = split[0]
-            self._heads[split[0]] = raw
-            if framer.width != len(self._indent):
-                self._indent = " " * framer.width
-            return split[0], split[1], True
+            key = split[0]
+            if seq > self._position[0]:
+                self._position = (seq, key, framer.width)
+            if seq > self._heads.get(key, (-1, ""))[0]:
+                self._heads[key] = (seq, raw)
+            return key, split[1], True
         if not framer.continued:
             return TOOL_STREAM, raw, False
         # journald aligns the rest of a multi-line entry under the text of its first line.
-        indent = self._indent
-        text = raw[len(indent) :] if indent and raw.startswith(indent) else raw
-        return self.last_key, text, False
+        _, key, width = self._position
+        text = raw[width:] if width and raw[:width].isspace() else raw
+        return key, text, False
+
+    def _resolve(self, line: _Line) -> None:
+        line.key, line.text, _ = self._frame(line.seq, line.raw)
 
     def feed(self, data: Buffer, end: int) -> list[TracebackEvent]:
         """Read ``data[:end]``, complete lines."""
@@ -221,7 +264,10 @@ class Demux:
         return out
 
     def _line(self, raw: str, out: list[TracebackEvent]) -> str:
-        key, text, prefixed = self._frame(raw)
+        if self._continued:
+            self.shared.settle()  # the lines before this one say which stream it continues
+        self.seq += 1
+        key, text, prefixed = self._frame(self.seq, raw)
         stream = self._stream(key)
         if prefixed and stream.needle is None and self.framer.multi:
             stream.needle = self.framer.needle(raw)
@@ -250,9 +296,11 @@ class Demux:
             line_start = max(start, data.rfind(b"\n", start, line_end) + 1)
             lines.append(decode_line(data[line_start:line_end]))
             line_end = line_start - 1
+        kept = []
         for raw in reversed(lines):
-            key, text, _ = self._frame(raw)
-            self._shared.add(key, text)
+            self.seq += 1
+            kept.append((self.seq, raw))
+        self.shared.add_raw(kept)
 
     def _next_of(self, key: str, data: Buffer, pos: int, end: int, cached: int) -> int:
         """Start of the next line of stream ``key`` at or after ``pos`` (``end``: none)."""
