@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Debian packages the tests and benchmarks drive for real.
-DEBS   := prometheus victoria-metrics openssl hey chromium tmux
+DEBS   := prometheus victoria-metrics openssl hey chromium tmux openssh-server openssh-client rsyslog
 
 .PHONY: demo test lint typecheck pytest bench soak debs clean
 
