@@ -162,7 +162,9 @@ OTHERS = "(others)"
 
 
 def count_source(sources: tuple[tuple[str, int], ...], name: str) -> tuple[tuple[str, int], ...]:
-    """``sources`` with one more occurrence on ``name``."""
+    """``sources`` with one more occurrence on ``name`` (a nameless place is not kept)."""
+    if not name:
+        return sources
     for index, (known, count) in enumerate(sources):
         if known == name:
             return (*sources[:index], (known, count + 1), *sources[index + 1 :])
@@ -235,7 +237,7 @@ class GroupStore:
                 incomplete=int(not event.complete),
                 injected=injected,
                 uncertain=int(event.uncertain),
-                sources=((event.stream or event.source, 1),),
+                sources=count_source((), event.stream or event.source),
             )
             if len(self._groups) >= self.max_groups:
                 del self._groups[next(iter(self._groups))]
