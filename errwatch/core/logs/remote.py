@@ -56,6 +56,7 @@ MASTER_OPTIONS = (
 
 REMOTE_SCRIPT = r"""
 p=$1 want=$2 off=$3 tok=$4 every=$5 drain=$6 beat=$7
+case $p in "~/"*) p="$HOME/${p#"~/"}" ;; esac
 mark() { printf '\036%s %s\n' "$tok" "$*"; }
 ino_of() { set -- $(ls -lnLid -- "$1" 2>/dev/null); echo "${1:-}"; }
 fd_info() { set -- $(ls -lnLid /dev/fd/3 2>/dev/null); fino=${1:-}; fsize=${6:-0}; }

@@ -103,6 +103,7 @@ class TracebackReader:
         """Take sample lines for detection from ``data``; True once there are enough."""
         sample = self._sample
         pos = 0
+        end = min(end, DETECT_BYTES)  # a run of empty lines must not be read line by line
         while len(sample) < DETECT_LINES and pos < end:
             newline = data.find(b"\n", pos, end)
             stop = newline if newline >= 0 else end
