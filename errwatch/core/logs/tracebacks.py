@@ -339,7 +339,11 @@ class TracebackParser:
         if not line.strip() or _REPEATED.match(line):
             block.keep(line)
             return
-        if (line.startswith("File ") and _FRAME.match(line)) or self._flat_source(line):
+        if (
+            (line.startswith("File ") and _FRAME.match(line))
+            or self._flat_source(line)
+            or (block.flat and _SOURCE_NOISE.match(line))
+        ):
             block.flat = True
             block.keep(line)
             self._add_frame(line)
