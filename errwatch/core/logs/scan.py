@@ -91,6 +91,9 @@ class TracebackReader:
             return self._route(data, end)
         full = self._collect(data, end)
         if not self._decided:
+            if not self._pending and (full or end >= DETECT_BYTES):
+                # Enough in this read alone (a scan's window): no copy of it is kept.
+                return self._decide(final=True) + self._route(data, end)
             self._pending += data[:end]
             self._pending_at = self._clock()
             if not full and len(self._pending) < DETECT_BYTES:
