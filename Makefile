@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Debian packages the tests and benchmarks drive for real.
-DEBS   := prometheus victoria-metrics openssl hey chromium tmux redis-server stress-ng
+DEBS   := prometheus victoria-metrics openssl hey chromium tmux redis-server stress-ng \
+          openssh-server openssh-client rsyslog
 
 .PHONY: demo test lint typecheck pytest test-under-load bench soak debs clean
 

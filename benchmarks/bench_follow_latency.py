@@ -3,7 +3,9 @@
 The monitor runs as the dashboard runs it (its own thread, the directory watcher, no
 coalescing in the core); the time is taken when the update holding the event reaches
 the consumer. Baseline, in the same run on the same appends: ``tail -F`` following the
-same file, from the write() to the record's line coming out of its stdout.
+same file, from the write() to the record's line coming out of its stdout. Twice: an
+unprefixed log, and the same records as ``docker compose logs`` prints them (each line
+``api-1  | ``, another service's lines in between).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.common import percentile, report
@@ -30,9 +33,21 @@ RECORD = (
     "KeyError: 'o-{n}'\n"
 )
 _ORDER = re.compile(r"/orders/(\d+) ")
+OTHER = "2025-07-29 14:35:02,000 INFO [db] checkpoint complete\n"
+
+
+def compose(text: str) -> str:
+    """The record as docker compose prints it, a line of another service before it."""
+    lines = text.splitlines(keepends=True)
+    return "db-1   | " + OTHER + "".join(f"api-1  | {line}" for line in lines)
 
 
 def main() -> None:
+    run("unprefixed log", lambda text: text)
+    run("docker compose log (two services)", compose)
+
+
+def run(name: str, shape: Callable[[str], str]) -> None:
     with tempfile.TemporaryDirectory() as workdir:
         log = Path(workdir) / "app.log"
         log.write_bytes(b"")
@@ -68,7 +83,7 @@ def main() -> None:
         rng = random.Random(3)
         with log.open("ab", buffering=0) as writer:
             for n in range(APPENDS):
-                data = RECORD.format(n=n).encode()
+                data = shape(RECORD.format(n=n)).encode()
                 written[n] = time.perf_counter()
                 writer.write(data)  # one write(), as logging does
                 time.sleep(rng.uniform(0.02, 0.06))
@@ -84,7 +99,7 @@ def main() -> None:
     theirs = [(tailed[n] - written[n]) * 1000 for n in written if n in tailed]
     p50, p99 = percentile(ours, 50), percentile(ours, 99)
     report(
-        f"write() -> group update in the core model, {len(ours)}/{APPENDS} appends",
+        f"write() -> group update in the core model, {name}, {len(ours)}/{APPENDS} appends",
         f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(ours):.1f} ms",
         f"tail -F, write() -> line on its stdout: p50 {percentile(theirs, 50):.1f} ms, "
         f"p99 {percentile(theirs, 99):.1f} ms ({len(theirs)}/{APPENDS} lines)",

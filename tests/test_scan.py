@@ -27,6 +27,7 @@ GROUP_KEYS = {
     "last_seen": (str, type(None)),
     "location": (dict, type(None)),
     "sample": str,
+    "sources": dict,
 }
 
 
@@ -76,6 +77,7 @@ def test_json_has_exactly_the_documented_shape(tmp_path: Path) -> None:
     assert first.strftime("%Y-%m-%d %H:%M:%S,%f")[:23] == stamps[0]
     assert (key_error["type"], key_error["count"]) == ("KeyError", 1)
     assert sum(group["count"] for group in found["groups"]) == found["events"]
+    assert zero["sources"] == {str(log): 3}  # an unprefixed file: the file is the stream
 
 
 def test_types_are_as_printed_and_seen_is_null_without_log_timestamps(tmp_path: Path) -> None:
@@ -104,6 +106,7 @@ def test_several_files_are_grouped_together(tmp_path: Path) -> None:
         ("ZeroDivisionError", 6),
         ("KeyError", 2),
     ]
+    assert found["groups"][0]["sources"] == {str(logs[0]): 3, str(logs[1]): 3}
 
 
 def test_without_json_a_readable_table(tmp_path: Path) -> None:
@@ -178,3 +181,61 @@ def test_the_command_imports_no_ui_or_http_client(tmp_path: Path) -> None:
     heavy = {"textual", "rich", "httpx", "requests", "prometheus_api_client", "watchfiles", "flask"}
     assert "errwatch.core.logs.scan" in imported
     assert not {name.split(".")[0] for name in imported} & heavy
+
+
+def test_stdin_is_read_as_it_comes_in_bounded_memory(tmp_path: Path) -> None:
+    """`kubectl logs ... | errwatch scan -`: 64 MiB through a pipe, a traceback every MiB."""
+    crash = corpus.plain(tmp_path)
+    filler = ("2025-07-29T14:35:02.000000000Z INFO [api] GET /health 200\n" * 18_000).encode()
+    stamped = "".join(f"2025-07-29T14:35:03.000000000Z {line}\n" for line in crash.splitlines())
+    writer = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdout.buffer.write(sys.stdin.buffer.read() * 64)"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert writer.stdin is not None
+    writer.stdin.write(filler + stamped.encode())
+    writer.stdin.close()
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    done = subprocess.run(
+        [ERRWATCH, "scan", "--json", "-"], stdin=writer.stdout, capture_output=True, timeout=120
+    )
+    writer.wait(30)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert (found["events"], found["incomplete"]) == (64, 0)
+    [group] = found["groups"]
+    assert group["sources"] == {"stdin": 64}
+    assert group["first_seen"].startswith("2025-07-29T14:35:03")  # the prefix's time
+    peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    assert peak_mb < 150, peak_mb  # wide: the input is 64 MiB, memory must not follow it
+
+
+def test_prefixed_logs_say_where_each_group_occurred(tmp_path: Path) -> None:
+    crash = corpus.plain(tmp_path).splitlines()
+    lines = [f"web-1     | {line}" for line in crash] * 2 + [
+        f"worker-1  | {line}" for line in crash
+    ]
+    log = tmp_path / "compose.log"
+    log.write_text("\n".join(lines) + "\n")
+    [group] = scan_json(log)["groups"]
+    assert group["sources"] == {"web-1": 2, "worker-1": 1}
+    table = scan(str(log)).stdout.splitlines()
+    assert table[1].split()[:7] == ["COUNT", "TYPE", "WHERE", "LAST", "SEEN", "ON", "MESSAGE"]
+    assert "web-1 (2), worker-1 (1)" in table[2]
+    # --prefix none: lines read as they are, the file is the only place.
+    unframed = json.loads(scan("--json", "--prefix", "none", str(log)).stdout)
+    assert {name for g in unframed["groups"] for name in g["sources"]} == {str(log)}
+
+
+def test_a_bad_prefix_regex_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("nothing\n")
+    done = scan("--prefix", "(?P<ts>[", str(log))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (
+        'errwatch: --prefix: not "auto", "none" or a valid regex: '
+        "unterminated character set at position 7\n"
+    )

@@ -1,7 +1,10 @@
-"""`errwatch scan PATH... [--json]`: the tracebacks of log files, grouped, offline.
+"""`errwatch scan PATH... [--json] [--prefix P]`: the tracebacks of log files, grouped, offline.
 
-For CI and triage over SSH. The import path stays lean (no Textual, no HTTP client):
-start-up counts when the whole command must keep pace with ``grep -c``.
+For CI and triage over SSH. ``-`` reads standard input as it comes, in bounded memory
+(``kubectl logs deploy/api | errwatch scan -``). Line prefixes (docker compose, kubectl,
+journald, syslog...) are detected per file, or forced with ``--prefix``. The import path
+stays lean (no Textual, no HTTP client): start-up counts when the whole command must
+keep pace with ``grep -c``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import sys
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
-from errwatch.errors import SourceError
+from errwatch.errors import SourceError, UsageError
 
 if TYPE_CHECKING:
     from errwatch.core.logs.grouping import ErrorGroup
@@ -29,7 +32,19 @@ def register(
         help="group the tracebacks of log files (offline)",
         description="Read log files and group their Python tracebacks like the dashboard does.",
     )
-    scan.add_argument("paths", nargs="+", metavar="PATH", help="log file (a FIFO works too)")
+    scan.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help='log file (a FIFO works too); "-" reads standard input',
+    )
+    scan.add_argument(
+        "--prefix",
+        default="auto",
+        metavar="P",
+        help='line prefix: "auto" (detected per file, the default), "none", or a regex '
+        "with named groups (ts: the time, stream: whose line it is)",
+    )
     scan.add_argument(
         "--json",
         action="store_true",
@@ -38,7 +53,13 @@ def register(
     scan.set_defaults(run=run)
 
 
+STDIN = "-"
+STDIN_NAME = "stdin"
+
+
 def _open(path: str) -> int:
+    if path == STDIN:
+        return os.dup(sys.stdin.fileno())
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -53,16 +74,18 @@ def _open(path: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Open every file first (a wrong path fails before any work), then scan them."""
+    from errwatch.core.logs.framing import setting
     from errwatch.core.logs.scan import scan_fds
 
+    prefix = _prefix(args.prefix)
     with ExitStack() as stack:
         files = []
         for path in args.paths:
             fd = _open(path)
             stack.callback(os.close, fd)
-            files.append((path, fd))
+            files.append((STDIN_NAME if path == STDIN else path, fd))
         try:
-            result = scan_fds(files)
+            result = scan_fds(files, prefix=setting(prefix))
         except OSError as error:
             name = error.filename or "a log file"
             raise SourceError(f"{name}: read failed: {error.strerror}") from None
@@ -82,6 +105,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prefix(text: str) -> str:
+    """--prefix checked: "auto", "none" or a regex that compiles (one line otherwise)."""
+    if text in ("auto", "none"):
+        return text
+    import re
+
+    try:
+        re.compile(text)
+    except re.error as error:
+        raise UsageError(f'--prefix: not "auto", "none" or a valid regex: {error}') from None
+    return text
+
+
 def _when(at: float | None) -> str | None:
     if at is None:
         return None
@@ -91,6 +127,8 @@ def _when(at: float | None) -> str | None:
 
 
 def _group(group: ErrorGroup, logged: tuple[float | None, float | None]) -> dict[str, Any]:
+    from errwatch.core.logs.grouping import ranked_sources
+
     where = group.location
     return {
         "fingerprint": group.fingerprint,
@@ -105,6 +143,7 @@ def _group(group: ErrorGroup, logged: tuple[float | None, float | None]) -> dict
             else None
         ),
         "sample": group.sample.text,
+        "sources": dict(ranked_sources(group)),
     }
 
 
@@ -124,18 +163,27 @@ def _cut(text: str, width: int) -> str:
 
 def as_table(result: ScanResult) -> str:
     """A table a person reads: one row per group, most frequent first."""
+    from errwatch.core.logs.grouping import sources_text
+
     head = f"{result.events} tracebacks in {len(result.groups)} groups"
     if result.incomplete:
         head += f", {result.incomplete} incomplete (cut off before their exception line)"
     rows = [head]
+    # Where each group occurred, when there is more than one place to tell apart.
+    several = len({name for group in result.groups for name, _ in group.sources}) > 1
     if result.groups:
-        rows.append(f"{'COUNT':>6}  {'TYPE':<28}  {'WHERE':<32}  {'LAST SEEN':<19}  MESSAGE")
+        rows.append(
+            f"{'COUNT':>6}  {'TYPE':<28}  {'WHERE':<32}  {'LAST SEEN':<19}  "
+            + (f"{'ON':<24}  " if several else "")
+            + "MESSAGE"
+        )
     for group in result.groups:
         where = group.location
         place = f"{where.file.rsplit('/', 1)[-1]}:{where.line} {where.function}" if where else "?"
         last = _when(result.logged[group.fingerprint][1])
+        on = f"{_cut(sources_text(group, short=True), 24):<24}  " if several else ""
         rows.append(
             f"{group.count:>6}  {_cut(group.type, 28):<28}  {_cut(place, 32):<32}  "
-            f"{(last or '-')[:19].replace('T', ' '):<19}  {_cut(group.message, 60)}"
+            f"{(last or '-')[:19].replace('T', ' '):<19}  {on}{_cut(group.message, 60)}"
         )
     return "\n".join(rows) + "\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -85,6 +86,7 @@ def config_from_mapping(
             raise ConfigError(
                 f'{label}: alerts[{index}].status: required when value is "status_rate"'
             )
+    config = _check_logs(config, table, label)
     names = [alert.name for alert in config.alerts]
     for name in names:
         if names.count(name) > 1:
@@ -129,6 +131,29 @@ def _check_proxies(proxies: tuple[ProxyConfig, ...], label: str) -> None:
                 f'of "{listens[address]}"'
             )
         listens[address] = proxy.name
+
+
+def _check_logs(config: Config, table: Mapping[str, Any], label: str) -> Config:
+    """Each [[logs]] is a path, a command, or a host and a path; a remote path is kept as
+    written (it is the host's, not relative to this file)."""
+    raw = table.get("logs")
+    logs = []
+    for index, log in enumerate(config.logs, 1):
+        where = f"{label}: logs[{index}]"
+        if log.command and (log.path or log.host):
+            raise ConfigError(f"{where}: command and path (or host) exclude each other")
+        if not log.command and not log.path:
+            raise ConfigError(f"{where}.path: missing (this key is required)")
+        if log.command and not log.command[0].strip():
+            raise ConfigError(f"{where}.command: the program (first item) is empty")
+        if log.ssh_options and not log.host:
+            raise ConfigError(f"{where}.ssh_options: only used with host")
+        if log.host:
+            written = raw[index - 1].get("path", "") if isinstance(raw, list) else log.path
+            logs.append(replace(log, path=str(written).strip()))
+        else:
+            logs.append(log)
+    return replace(config, logs=tuple(logs))
 
 
 _WRITTEN_SECRETS = ("bearer_token", "token", "password")

@@ -126,6 +126,16 @@ def _backfill(value: Any) -> str | None:
     return None
 
 
+def _prefix(value: Any) -> str | None:
+    if value in ("auto", "none"):
+        return None
+    try:
+        re.compile(value)
+    except re.error as error:
+        return f'not "auto", "none" or a valid regex: {error}'
+    return None
+
+
 def _checked(default: Any, check: Check) -> Any:
     return field(default=default, metadata={"check": check})
 
@@ -198,12 +208,28 @@ class PrometheusConfig:
 
 @dataclass(frozen=True, slots=True)
 class LogConfig:
-    """One followed log: a path or a glob."""
+    """One followed log: a path or a glob, a command's output, or a file on a test host."""
 
-    path: PathStr
-    """File or glob to follow (a glob may match rotated files); relative to the config file."""
+    path: PathStr = ""
+    """File or glob to follow (a glob may match rotated files); relative to the config file.
+    With ``host``: the file's path on that host. Required unless ``command`` is set."""
     backfill: str = _checked("all", _backfill)
     """What to read of existing content at start: "all", "none" or the last N ("10MB")."""
+    prefix: str = _checked("auto", _prefix)
+    """Line prefix (docker compose, kubectl, journald, syslog...): "auto" detects it from
+    the first lines, "none" reads lines as they are, or a regex with named groups (``ts``
+    the time, ``stream`` the stream); default "auto"."""
+    command: tuple[str, ...] = ()
+    """Instead of ``path``: an argv list (never a shell string) whose stdout and stderr are
+    followed; started with the dashboard and ``check``, restarted when it exits; default
+    none."""
+    host: str = ""
+    """With ``path``: follow that file on this host through ssh ("user@host", an alias of
+    ~/.ssh/config, or "ssh://user@host:port"); default none (a local file)."""
+    ssh_options: tuple[str, ...] = ()
+    """Extra arguments for ssh, before the host, e.g. ["-p", "2222"]; default none."""
+    name: str = ""
+    """How the source is named on screen; default: the path, the command or host:path."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from errwatch.core.logs.grouping import ErrorGroup
+from errwatch.core.logs.grouping import ErrorGroup, ranked_sources
 from errwatch.core.logs.logwatch import TracebackMonitor, TracebackUpdate
 from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
 from errwatch.core.metrics.source import Backoff, MetricsSource
@@ -162,6 +162,7 @@ def _group_json(group: ErrorGroup) -> dict[str, Any]:
         "injected": group.injected,
         "where": f"{frame.file}:{frame.line} in {frame.function}" if frame else None,
         "fingerprint": group.fingerprint,
+        "sources": dict(ranked_sources(group)),
     }
 
 

@@ -12,7 +12,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from errwatch.core.logs.events import ExceptionInfo, Frame
-from errwatch.core.logs.grouping import ErrorGroup, in_app_frames, module_name
+from errwatch.core.logs.grouping import (
+    ErrorGroup,
+    in_app_frames,
+    module_name,
+    ranked_sources,
+    short_name,
+    sources_text,
+)
 
 _RELATION = {
     "cause": "was the direct cause of",
@@ -33,6 +40,15 @@ def where(frame: Frame | None) -> str:
     return place if frame.function == "?" else f"{place} {frame.function}"
 
 
+def on_text(group: ErrorGroup) -> str:
+    """Where a group occurred, for a table cell: the busiest place, and how many more."""
+    ranked = ranked_sources(group)
+    if not ranked:
+        return ""
+    first = short_name(ranked[0][0])
+    return first if len(ranked) == 1 else f"{first} +{len(ranked) - 1}"
+
+
 def origin(group: ErrorGroup) -> str:
     """Injected by errwatch, the application's own, or both."""
     if group.injected == group.count:
@@ -50,6 +66,12 @@ def _head(group: ErrorGroup) -> Text:
     )
     if sample.record is not None and sample.record.route:
         head.append(f" · route {sample.record.method or ''} {sample.record.route}")
+    if group.sources:
+        head.append("\non ")
+        head.append(sources_text(group, short=True), "bold")
+    prefix = sample.prefix
+    if prefix is not None and prefix.fields:
+        head.append("  (" + ", ".join(f"{key} {value}" for key, value in prefix.fields) + ")")
     head.append(f"\n{group.injected} injected by errwatch · ")
     head.append(f"{group.application} from the application")
     if group.incomplete:

@@ -22,10 +22,16 @@ from textual.widgets import DataTable, Input, ProgressBar
 from textual.worker import Worker, WorkerState
 
 from errwatch.core.logs.follow import FollowState
-from errwatch.core.logs.grouping import ErrorGroup
+from errwatch.core.logs.grouping import ErrorGroup, short_name
 from errwatch.core.logs.logwatch import TracebackMonitor, TracebackUpdate
 from errwatch.ui.readout import Readout
-from errwatch.ui.traceback_detail import TracebackScreen, clock, origin, where
+from errwatch.ui.traceback_detail import (
+    TracebackScreen,
+    clock,
+    on_text,
+    origin,
+    where,
+)
 
 SPARKS = " ▁▂▃▄▅▆▇█"
 UPDATE_INTERVAL = 0.1
@@ -35,6 +41,10 @@ NEW_FOR = 10.0
 ORDERS = {"last": "by last seen", "count": "by count"}
 NEW_MARK = "● "
 _ORIGIN_STYLE = {"inj": "magenta", "app": "", "mix": "yellow"}
+_LIVE = (FollowState.FOLLOWING, FollowState.RUNNING)
+ON_COLUMN = "on"
+"""Key of the column that says where each group occurred (added when there are several
+places: containers, pods, hosts, files)."""
 
 
 def sparkline(values: tuple[int, ...], width: int = 10) -> str:
@@ -47,12 +57,18 @@ def sparkline(values: tuple[int, ...], width: int = 10) -> str:
 
 
 def matches(group: ErrorGroup, query: str) -> bool:
-    """Whether the filter text is in the type, message, file or function (any case)."""
+    """Whether the filter text is in the type, message, file, function or where the group
+    occurred (a container, pod, host or log file), in any case."""
     if not query:
         return True
     frame = group.location
     haystack = " ".join(
-        [group.type, group.message, *([frame.file, frame.function] if frame else [])]
+        [
+            group.type,
+            group.message,
+            *([frame.file, frame.function] if frame else []),
+            *(name for name, _ in group.sources),
+        ]
     )
     return query.casefold() in haystack.casefold()
 
@@ -175,6 +191,11 @@ class TracebackPanel(Vertical):
         selected = self._order[row] if 0 <= row < len(self._order) else None
         shown = [g for g in ordered(update.groups, self.order) if matches(g, self.filter_text)]
         table.clear()
+        # Where each group occurred, once there is more than one place to tell apart.
+        places = {name for group in update.groups for name, _ in group.sources}
+        if len(places) > 1 and ON_COLUMN not in table.columns:
+            table.add_column("On", key=ON_COLUMN)
+        with_places = ON_COLUMN in table.columns
         self._order = [group.fingerprint for group in shown]
         for group in shown:
             fresh = group.fingerprint in self._fresh
@@ -185,10 +206,11 @@ class TracebackPanel(Vertical):
                     (NEW_MARK if fresh else "") + group.type.rsplit(".", 1)[-1],
                     style="bold yellow" if fresh else "red",
                 ),
-                where(group.location),
+                Text(where(group.location)),
                 clock(group.last_seen),
                 sparkline(group.minutes),
                 Text(kind, style=_ORIGIN_STYLE[kind]),
+                *([Text(on_text(group))] if with_places else []),
                 key=group.fingerprint,
             )
         if selected in self._order:
@@ -209,8 +231,8 @@ class TracebackPanel(Vertical):
             text.append(f" · backfill {done}/{whole} MB", "cyan")
         text.append(" · ")
         for status in update.files:
-            name = status.path.rsplit("/", 1)[-1]
-            ok = status.state is FollowState.FOLLOWING
+            name = short_name(status.path)
+            ok = status.state in _LIVE
             text.append(f"{name}: {status.state}", "green" if ok else "yellow")
             if status.detail and not ok:
                 text.append(f" ({status.detail})", "yellow")
@@ -255,3 +277,7 @@ class TracebackPanel(Vertical):
 
     def on_unmount(self) -> None:
         self._stop.set()
+        if self.monitor is not None:
+            # Commands and SSH connections end now, with their process groups, not when
+            # the follower thread notices: the app may be about to exit.
+            self.monitor.stop()

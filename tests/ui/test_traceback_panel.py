@@ -254,3 +254,59 @@ async def test_groups_pushed_out_by_the_cap_are_counted_on_screen(tmp_path: Path
         state = str(app.query_one("#log-state", Static).render())
         assert "5 tracebacks, 2 groups, 3 old groups dropped" in state
         assert len(rows(app)) == 2
+
+
+def compose_log(tmp_path: Path) -> Path:
+    """Two containers' output, as `docker compose logs` prints it: the same error on both,
+    one more error on the worker only."""
+    plain = corpus.plain(tmp_path / "p") if (tmp_path / "p").mkdir() is None else ""
+    key = corpus.chained(tmp_path / "k") if (tmp_path / "k").mkdir() is None else ""
+    lines = [f"web-1     | {line}" for line in plain.splitlines()]
+    lines += [f"worker-1  | {line}" for line in plain.splitlines() + key.splitlines()]
+    log = tmp_path / "compose.log"
+    log.write_text("\n".join(lines) + "\n")
+    return log
+
+
+async def test_where_a_group_occurred_is_shown_and_filtered(tmp_path: Path) -> None:
+    app = build(compose_log(tmp_path))
+    async with app.run_test(size=(140, 30)) as pilot:
+        await wait_for(pilot, lambda: events(app) == 3, 5, "3 tracebacks")
+        table = app.query_one(DataTable)
+        on = {str(table.get_row_at(i)[1]): str(table.get_row_at(i)[6]) for i in range(2)}
+        assert on["KeyError"] == "worker-1"
+        assert on["ZeroDivisionError"] in ("web-1 +1", "worker-1 +1")  # once on each
+        await pilot.press("slash", *"web-1")
+        await pilot.pause()
+        assert [r[1] for r in rows(app)] == ["ZeroDivisionError"]
+        await pilot.press("escape")
+        table.focus()
+        table.move_cursor(row=[r[1] for r in rows(app)].index("ZeroDivisionError"))
+        await pilot.press("enter")
+        await pilot.pause()
+        head = str(app.screen.query_one("#traceback-head", Static).render())
+        assert "web-1 (1)" in head and "worker-1 (1)" in head
+        assert "(service web-1)" in head or "(service worker-1)" in head
+
+
+async def test_a_command_source_shows_its_state(tmp_path: Path) -> None:
+    config = Config(
+        logs=(LogConfig(command=("sh", "-c", "echo 'gone away' >&2; exit 4"), name="job"),)
+    )
+    monitor = TracebackMonitor(config.logs)
+    app = ErrwatchApp(
+        config,
+        metrics=RecordedSource([MetricsSnapshot(SourceState.NO_DATA, 0.0)]),
+        tracebacks=monitor,
+        injector=Injector(config.injection, config.target.url),
+    )
+    async with app.run_test(size=(140, 30)) as pilot:
+        state = app.query_one("#log-state", Static)
+        await wait_for(
+            pilot,
+            lambda: "job: restarting" in str(state.render()),
+            10,
+            "the command's state",
+        )
+        assert "exited with code 4: gone away" in str(state.render())
+    assert not any(child.supervisor.pid for child in monitor.tail.children)  # stopped on quit

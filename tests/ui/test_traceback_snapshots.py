@@ -143,3 +143,26 @@ def test_the_detail_of_a_chained_group(
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=opened)
+
+
+def test_the_panel_over_several_containers(
+    snap_compare: Callable[..., bool], tmp_path: Path
+) -> None:
+    """A docker compose log of two services: where each group occurred, in the On column."""
+    bare = tmp_path / "bare.log"
+    write_log(bare)
+    lines = bare.read_text().splitlines()
+    web = [f"web-1     | {line}" for line in lines[: len(lines) // 2]]
+    worker = [f"worker-1  | {line}" for line in lines]
+    log = tmp_path / "compose.log"
+    log.write_text("\n".join(web + worker) + "\n")
+    app = PanelApp(TracebackMonitor([LogConfig(path=str(log))], injection_route="/error"))
+
+    async def loaded(pilot: Pilot[None]) -> None:
+        panel = app.query_one(TracebackPanel)
+        await wait_for(
+            pilot, lambda: panel.update is not None and panel.update.events == 13, 5, "all"
+        )
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(140, 30), run_before=loaded)

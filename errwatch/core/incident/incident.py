@@ -42,7 +42,19 @@ _NOTABLE_FILE_STATES = (
     FollowState.TRUNCATED,
     FollowState.MISSING,
     FollowState.UNREADABLE,
+    FollowState.EXITED,
+    FollowState.RECONNECTING,
 )
+_RECOVERIES = {
+    FollowState.FOLLOWING: (
+        FollowState.MISSING,
+        FollowState.UNREADABLE,
+        FollowState.RECONNECTING,
+    ),
+    FollowState.RUNNING: (FollowState.EXITED, FollowState.RESTARTING),
+}
+"""A source back from a notable state: a file found again, a host reached again, a
+command started again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,10 +188,7 @@ class Incident:
             self._new_groups.append((f"{group.type} at {where(group)}", test))
         for change in update.changes:
             before = self._files.get(change.path)
-            back = change.state is FollowState.FOLLOWING and before in (
-                FollowState.MISSING,
-                FollowState.UNREADABLE,
-            )
+            back = before in _RECOVERIES.get(change.state, ())
             if change.state in _NOTABLE_FILE_STATES or back:
                 events.append(
                     tl.log_changed(

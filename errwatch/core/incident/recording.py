@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS groups (
     fingerprint TEXT PRIMARY KEY, type TEXT NOT NULL, message TEXT NOT NULL,
     file TEXT, line INTEGER, function TEXT, count INTEGER NOT NULL, injected INTEGER NOT NULL,
     first_seen REAL NOT NULL, last_seen REAL NOT NULL, sample TEXT NOT NULL,
-    route TEXT, parts TEXT NOT NULL
+    route TEXT, parts TEXT NOT NULL, sources TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS fault_errors (
     fingerprint TEXT PRIMARY KEY, count INTEGER NOT NULL
@@ -188,7 +188,7 @@ class Recorder:
         with self._lock:
             groups, self._groups = list(self._groups.values()), {}
         connection.executemany(
-            "INSERT OR REPLACE INTO groups VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO groups VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [_group_row(group) for group in groups],
         )
         connection.commit()
@@ -228,6 +228,7 @@ def _group_row(group: ErrorGroup) -> tuple[Any, ...]:
         group.sample.text,
         record.route if record else None,
         json.dumps(list(group.parts)),
+        json.dumps([list(source) for source in group.sources]),
     )
 
 
@@ -248,6 +249,8 @@ class RecordedGroup:
     sample: str
     route: str | None
     parts: tuple[str, ...]
+    sources: tuple[tuple[str, int], ...] = ()
+    """Where it occurred (container, pod, host, file) and how often."""
 
     @property
     def application(self) -> int:
@@ -297,7 +300,13 @@ def load_session(path: Path) -> RecordedSession:
 
 def _recorded_group(row: tuple[Any, ...]) -> RecordedGroup:
     fingerprint, type_, message, file, line, function, count, injected = row[:8]
-    first_seen, last_seen, sample, route, parts = row[8:]
+    first_seen, last_seen, sample, route, parts = row[8:13]
+    # Recordings written before groups knew where they occurred have no sources column.
+    sources = (
+        tuple((str(name), int(count)) for name, count in json.loads(row[13]))
+        if len(row) > 13
+        else ()
+    )
     return RecordedGroup(
         fingerprint,
         type_,
@@ -312,6 +321,7 @@ def _recorded_group(row: tuple[Any, ...]) -> RecordedGroup:
         sample,
         route,
         tuple(json.loads(parts)),
+        sources,
     )
 
 

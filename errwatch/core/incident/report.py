@@ -265,6 +265,7 @@ _PHRASES = {
         "r_head": "{type}: {message} en {where}",
         "r_route": ", route {route}",
         "r_test": " — erreurs provoquées par l’injection de test.",
+        "r_sources": "Survenue sur : {sources}.",
         "a_stop": "- Arrêt de l’injection vers {route} à {at}.",
         "a_zero": "- Retour du taux d’erreurs 5xx à zéro à {at}.",
         "a_not_zero": "- Le taux d’erreurs 5xx n’était pas revenu à zéro à la fin de "
@@ -347,6 +348,7 @@ _PHRASES = {
         "r_head": "{type}: {message} at {where}",
         "r_route": ", route {route}",
         "r_test": " — errors caused by the test injection.",
+        "r_sources": "Occurred on: {sources}.",
         "a_stop": "- Injection into {route} stopped at {at}.",
         "a_zero": "- The 5xx rate was back to zero at {at}.",
         "a_not_zero": "- The 5xx rate was not back to zero when the recording ended.",
@@ -408,6 +410,10 @@ _STATES = {
         "failed": "en échec",
         "refusing": "refuse les connexions",
         "stopped": "arrêté",
+        "running": "en cours",
+        "exited": "terminé",
+        "restarting": "redémarrage",
+        "reconnecting": "reconnexion",
     }
 }
 """States as errwatch says them (English), in the report's language."""
@@ -547,7 +553,16 @@ def _root_cause(facts: Facts, say: _Phrases) -> list[str]:
         head += say("r_fault", links=_links(facts))
     else:
         head += "."
-    return [head, "", "```", group.sample.rstrip(), "```"]
+    lines = [head]
+    if group.sources:
+        lines += ["", say("r_sources", sources=_sources(group))]
+    return [*lines, "", "```", group.sample.rstrip(), "```"]
+
+
+def _sources(group: RecordedGroup) -> str:
+    """Where a group occurred, as code spans: names from the logs are data, not Markdown."""
+    ranked = sorted(group.sources, key=lambda item: -item[1])
+    return ", ".join(f"`{name.replace('`', '')}` ({count})" for name, count in ranked)
 
 
 def _actions(facts: Facts, say: _Phrases) -> list[str]:

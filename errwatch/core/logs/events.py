@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from errwatch.core.logs.logrecords import RecordContext
+
+if TYPE_CHECKING:
+    from errwatch.core.logs.framing import PrefixContext
+
+CAUSE = "The above exception was the direct cause of the following exception:"
+CONTEXT = "During handling of the above exception, another exception occurred:"
+"""The lines that join two exceptions of a chain."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +59,25 @@ class TracebackEvent:
     thread: str | None = None
     uncertain: bool = False
     """Lines of several tracebacks were interleaved: frames may belong to another one."""
+    prefix: PrefixContext | None = None
+    """What the line prefix of its first line said (container, pod, host, unit, time)."""
+    stream: str = ""
+    """Where it occurred, as shown: a container, a pod, a host, a unit, else the file."""
+
+    @property
+    def logged(self) -> float | None:
+        """The time the log gives: its record's own, else its line prefix's, else None."""
+        if self.record is not None and self.record.timestamp is not None:
+            return self.record.timestamp
+        if self.prefix is not None:
+            return self.prefix.timestamp
+        return None
 
     @property
     def seen_at(self) -> float:
         """The log's timestamp when there is one, else the arrival time."""
-        if self.record is not None and self.record.timestamp is not None:
-            return self.record.timestamp
-        return self.arrived
+        logged = self.logged
+        return self.arrived if logged is None else logged
 
     @property
     def exceptions(self) -> tuple[ExceptionInfo, ...]:

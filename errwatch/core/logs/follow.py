@@ -28,7 +28,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
-from errwatch.core.logs.lines import LONG_LINE_MARK_BYTES, MAX_LINE
+from errwatch.core.logs.lines import LineSplitter
 from errwatch.core.units import parse_size
 
 CHUNK = 1024 * 1024
@@ -52,6 +52,16 @@ class FollowState(StrEnum):
     TRUNCATED = "truncated"
     MISSING = "missing"
     UNREADABLE = "unreadable"
+    RUNNING = "running"
+    """A command source's process is running."""
+    EXITED = "exited"
+    """A command source's process exited (the detail says its code and last stderr line)."""
+    RESTARTING = "restarting"
+    """A command source waits (with backoff) before starting again."""
+    CONNECTING = "connecting"
+    """A remote source's first connection."""
+    RECONNECTING = "reconnecting"
+    """A remote source lost its connection and waits (with backoff) to try again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +113,7 @@ class _Open:
         self.fd = fd
         self.identity = identity
         self.offset = offset
-        self.partial = b""
-        self.skipping = False  # inside an over-long line, dropping until its newline
+        self.lines = LineSplitter()
         self.head = b""  # first bytes, to notice a rewrite to the same size
         self.mtime_ns = 0
         self.deadline = 0.0
@@ -207,8 +216,7 @@ class FileTail:
         assert current is not None
         if info.st_size < current.offset or self._rewritten(current, info):
             current.offset = 0
-            current.partial = b""
-            current.skipping = False
+            current.lines.reset()
             current.head = b""
             self._catchup_from = None
             self._set(FollowState.TRUNCATED, "truncated: reading from the start")
@@ -254,7 +262,7 @@ class FileTail:
             offset = max(0, info.st_size - self._backfill)
         opened = _Open(fd, identity, offset)
         # Starting mid-file: skip to the next full line.
-        opened.skipping = offset > 0 and os.pread(fd, 1, offset - 1) != b"\n"
+        opened.lines.skipping = offset > 0 and os.pread(fd, 1, offset - 1) != b"\n"
         opened.mtime_ns = info.st_mtime_ns
         self._registry[identity] = (self, opened)
         self._current = opened
@@ -328,39 +336,17 @@ class FileTail:
             opened.offset += len(chunk)
             self.bytes_read += len(chunk)
             left = None if left is None else left - len(chunk)
-            lines = self._split(opened, chunk)
+            lines = opened.lines.split(chunk)
             if lines:
                 pieces.append(lines)
         if pieces:
             out.append(Chunk(self.path, opened.identity, b"".join(pieces)))
         return at_end
 
-    @staticmethod
-    def _split(opened: _Open, chunk: bytes) -> bytes:
-        """The complete lines ``chunk`` finishes; the rest waits for its newline."""
-        data = opened.partial + chunk if opened.partial else chunk
-        start = 0
-        if opened.skipping:
-            newline = data.find(b"\n")
-            if newline < 0:
-                opened.partial = b""
-                return b""
-            opened.skipping = False
-            start = newline + 1
-        end = data.rfind(b"\n", start)
-        lines = data[start : end + 1] if end >= start else b""
-        rest = data[end + 1 :] if end >= start else data[start:]
-        if len(rest) > MAX_LINE:
-            lines += rest[:MAX_LINE] + LONG_LINE_MARK_BYTES + b"\n"
-            rest = b""
-            opened.skipping = True
-        opened.partial = rest
-        return lines
-
     def _flush_partial(self, opened: _Open, out: list[Chunk]) -> None:
-        if opened.partial and not opened.skipping:
-            out.append(Chunk(self.path, opened.identity, opened.partial + b"\n"))
-        opened.partial = b""
+        last = opened.lines.flush()
+        if last:
+            out.append(Chunk(self.path, opened.identity, last))
 
     def close(self) -> None:
         """Close every descriptor."""

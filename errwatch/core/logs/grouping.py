@@ -122,6 +122,9 @@ class ErrorGroup:
     """Occurrences attributed to errwatch's fault injection."""
     uncertain: int = 0
     """Occurrences read from interleaved lines."""
+    sources: tuple[tuple[str, int], ...] = ()
+    """Where it occurred (a container, pod, host or file) and how often, in the order
+    first seen; past :data:`MAX_SOURCES` names, the rest is counted under :data:`OTHERS`."""
 
     @property
     def application(self) -> int:
@@ -151,6 +154,40 @@ def injected(event: TracebackEvent, injection_route: str | None) -> bool:
     if record.injection:
         return True
     return injection_route is not None and record.route == injection_route
+
+
+MAX_SOURCES = 50
+"""Names of streams kept per group (a fleet of hosts, the containers of a compose file)."""
+OTHERS = "(others)"
+
+
+def count_source(sources: tuple[tuple[str, int], ...], name: str) -> tuple[tuple[str, int], ...]:
+    """``sources`` with one more occurrence on ``name`` (a nameless place is not kept)."""
+    if not name:
+        return sources
+    for index, (known, count) in enumerate(sources):
+        if known == name:
+            return (*sources[:index], (known, count + 1), *sources[index + 1 :])
+    if len(sources) >= MAX_SOURCES and name != OTHERS:
+        return count_source(sources, OTHERS)
+    return (*sources, (name, 1))
+
+
+def short_name(source: str) -> str:
+    """A source as shown: a log file by its name, a container, host or command as is."""
+    return source.rsplit("/", 1)[-1] if source.startswith("/") else source
+
+
+def ranked_sources(group: ErrorGroup) -> list[tuple[str, int]]:
+    """Where a group occurred, most occurrences first."""
+    return sorted(group.sources, key=lambda item: -item[1])
+
+
+def sources_text(group: ErrorGroup, *, short: bool = False) -> str:
+    """Every place a group occurred, with its count: ``web-1 (3), worker-1 (1)``."""
+    return ", ".join(
+        f"{short_name(name) if short else name} ({count})" for name, count in ranked_sources(group)
+    )
 
 
 MAX_GROUPS = 10_000
@@ -200,6 +237,7 @@ class GroupStore:
                 incomplete=int(not event.complete),
                 injected=injected,
                 uncertain=int(event.uncertain),
+                sources=count_source((), event.stream or event.source),
             )
             if len(self._groups) >= self.max_groups:
                 del self._groups[next(iter(self._groups))]
@@ -219,6 +257,7 @@ class GroupStore:
             incomplete=group.incomplete + int(not event.complete),
             injected=group.injected + injected,
             uncertain=group.uncertain + int(event.uncertain),
+            sources=count_source(group.sources, event.stream or event.source),
         )
         del self._groups[key]  # to the end: the most recently updated
         self._groups[key] = group

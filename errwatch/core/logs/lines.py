@@ -25,6 +25,51 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 Buffer = bytes | bytearray
 
 
+class LineSplitter:
+    """Bytes as they arrive -> complete lines. Keeps at most one partial line; a line
+    longer than :data:`MAX_LINE` is cut there, marked, and the rest of it dropped."""
+
+    __slots__ = ("partial", "skipping")
+
+    def __init__(self, *, skipping: bool = False) -> None:
+        self.partial = b""
+        self.skipping = skipping
+        """Inside an over-long line (or a line begun before the start): dropping until
+        its newline."""
+
+    def split(self, chunk: bytes) -> bytes:
+        """The complete lines ``chunk`` finishes; the rest waits for its newline."""
+        data = self.partial + chunk if self.partial else chunk
+        start = 0
+        if self.skipping:
+            newline = data.find(b"\n")
+            if newline < 0:
+                self.partial = b""
+                return b""
+            self.skipping = False
+            start = newline + 1
+        end = data.rfind(b"\n", start)
+        lines = data[start : end + 1] if end >= start else b""
+        rest = data[end + 1 :] if end >= start else data[start:]
+        if len(rest) > MAX_LINE:
+            lines += rest[:MAX_LINE] + LONG_LINE_MARK_BYTES + b"\n"
+            rest = b""
+            self.skipping = True
+        self.partial = rest
+        return lines
+
+    def flush(self) -> bytes:
+        """The last line, without its newline, once nothing more will come (with one)."""
+        last = self.partial + b"\n" if self.partial and not self.skipping else b""
+        self.reset()
+        return last
+
+    def reset(self) -> None:
+        """Start again at a line boundary (a truncated file read from its start)."""
+        self.partial = b""
+        self.skipping = False
+
+
 def decode_line(raw: Buffer) -> str:
     """One line's bytes (without its newline) as text; never raises."""
     marked = len(raw) > MAX_LINE

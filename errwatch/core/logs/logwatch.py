@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 from errwatch.config import LogConfig
 from errwatch.core.logs.events import TracebackEvent
-from errwatch.core.logs.follow import FileStatus, Identity, MultiTail, Progress, backfill_bytes
+from errwatch.core.logs.follow import FileStatus, Identity, Progress
 from errwatch.core.logs.grouping import ErrorGroup, GroupStore
 from errwatch.core.logs.scan import TracebackReader
+from errwatch.core.logs.tails import Tails
 
 INCOMPLETE_TIMEOUT = 2.0
 """Seconds a traceback may wait for its exception line before it is reported incomplete."""
@@ -89,7 +90,9 @@ class TracebackMonitor:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.logs = tuple(logs)
-        self.tail = MultiTail([(log.path, backfill_bytes(log.backfill)) for log in logs])
+        self.nudge = threading.Event()
+        """Set when a command or a host brought something: the wait ends."""
+        self.tail = Tails(self.logs, self.nudge)
         self.store = GroupStore(injection_route)
         self.incomplete_timeout = incomplete_timeout
         self.settle = settle
@@ -102,7 +105,9 @@ class TracebackMonitor:
     def _reader(self, file: Identity, path: str) -> TracebackReader:
         reader = self._readers.get(file)
         if reader is None:
-            reader = self._readers[file] = TracebackReader(path, clock=self._clock)
+            prefix, host = self.tail.options(path)
+            reader = TracebackReader(path, clock=self._clock, prefix=prefix, host=host)
+            self._readers[file] = reader
         return reader
 
     def step(self, *, settle: float | None = None) -> TracebackUpdate | None:
@@ -112,19 +117,21 @@ class TracebackMonitor:
         monitor's); 0 for what was written before following began.
         """
         settle = self.settle if settle is None else settle
+        self.tail.start()
+        self.nudge.clear()  # before reading: what comes after wakes the next wait
         events: list[TracebackEvent] = []
         for chunk in self.tail.poll(self.budget):
             events.extend(self._reader(chunk.file, chunk.path).feed(chunk.data))
-        now = self._clock()
-        for reader in self._readers.values():
-            parser = reader.parser
-            if parser.wants_idle() and now - parser.last_line_at >= settle:
-                events.extend(parser.idle())
-            events.extend(parser.expire(self.incomplete_timeout))
+        away = self.tail.waiting()
+        for file, reader in self._readers.items():
+            if file in away:  # a host reconnecting: its silence is not the writer's
+                reader.hold()
+            events.extend(reader.settle(settle))
+            events.extend(reader.expire(self.incomplete_timeout))
         for file in self.tail.take_closed():
             gone = self._readers.pop(file, None)
             if gone is not None:
-                events.extend(gone.parser.finish())
+                events.extend(gone.finish())
         changes = tuple(self.tail.take_changes())
         progress = self.tail.progress()
         if not events and not changes and progress == self._progress:
@@ -164,14 +171,9 @@ class TracebackMonitor:
 
     def next_wake(self) -> float:
         """Seconds until a step has something to do even if no file changes."""
-        now = self._clock()
         wake = SAFETY_INTERVAL
         for reader in self._readers.values():
-            parser = reader.parser
-            if parser.wants_idle():
-                wake = min(wake, parser.last_line_at + self.settle - now)
-            elif not parser.at_rest:
-                wake = min(wake, parser.last_line_at + self.incomplete_timeout - now)
+            wake = min(wake, reader.wake(self.settle, self.incomplete_timeout))
         return max(0.0, wake)
 
     def run(self, stop: threading.Event, *, min_interval: float = 0.0) -> Iterator[TracebackUpdate]:
@@ -197,7 +199,7 @@ class TracebackMonitor:
                         wait = self.next_wake()
                         if pending is not None:
                             wait = min(wait, max(0.0, last_yield + min_interval - time.monotonic()))
-                        watcher.wait(wait, stop)
+                        watcher.wait(wait, stop, self.nudge)
                 update = self.step()
                 if update is not None:
                     pending = update if pending is None else pending.merged(update)
@@ -211,8 +213,14 @@ class TracebackMonitor:
             watcher.close()
             self.tail.close()
 
+    def stop(self) -> None:
+        """Stop every command and SSH connection now, from any thread (files are closed
+        by whoever reads them: :meth:`run` when it ends, or :meth:`close`)."""
+        self.tail.stop()
+
     def close(self) -> None:
-        """Close every followed file."""
+        """Close every followed file, stop every command and SSH connection (safe to call
+        twice)."""
         self.tail.close()
 
 
@@ -246,18 +254,32 @@ class _DirectoryWatcher:
                 self._dirs = []
         return True
 
-    def wait(self, seconds: float, stop: threading.Event) -> None:
-        """Until something changes in the directories, ``seconds`` pass, or ``stop``."""
-        if seconds <= 0:
+    def wait(self, seconds: float, stop: threading.Event, nudge: threading.Event) -> None:
+        """Until something changes in the directories, ``seconds`` pass, ``stop``, or
+        ``nudge`` (a command or a host brought something)."""
+        if seconds <= 0 or nudge.is_set():
             return
+        either = _Either(stop, nudge)
         if self._notify is None:
-            stop.wait(seconds)
+            deadline = time.monotonic() + seconds
+            while not either.is_set() and (left := deadline - time.monotonic()) > 0:
+                nudge.wait(min(left, WATCH_STEP_MS / 1000))
             return
         timeout_ms = max(1, round(seconds * 1000))
-        self._notify.watch(WATCH_DEBOUNCE_MS, WATCH_STEP_MS, timeout_ms, stop)
+        self._notify.watch(WATCH_DEBOUNCE_MS, WATCH_STEP_MS, timeout_ms, either)
 
     def close(self) -> None:
         if self._notify is not None:
             self._notify.close()
             self._notify = None
         self._dirs = []
+
+
+class _Either:
+    """Set when either event is (watchfiles only calls ``is_set``)."""
+
+    def __init__(self, first: threading.Event, second: threading.Event) -> None:
+        self._events = (first, second)
+
+    def is_set(self) -> bool:
+        return any(event.is_set() for event in self._events)

@@ -13,6 +13,16 @@ tracebacks, 3.11-3.13 caret lines and colours, ExceptionGroup boxes, SyntaxError
 a ``Traceback`` header, notes and multi-line messages, ``Exception in thread``,
 ``logging.exception`` records, a traceback escaped in a JSON line, and several
 tracebacks interleaved line by line (every final exception counted, marked uncertain).
+
+A header may start mid-line (``^CTraceback (most recent call last):`` after Ctrl-C at a
+prompt, ``failed to parse: Traceback (most recent call last):``, an ExceptionGroup box
+after a prefix nobody knows): what comes before it is the block's margin, removed from
+the lines that follow when they start with a text of the same shape (the same text, its
+numbers aside: a formatter that indents a whole traceback, or a logger that repeats its
+time and call site on every line). Frames pasted without their indentation
+are read too. The parser works on one stream: a demultiplexing reader
+(:mod:`errwatch.core.logs.demux`) gives each stream its own, with a shared view of the
+lines before a traceback and the prefix of the line that opened it.
 """
 
 from __future__ import annotations
@@ -20,14 +30,18 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import Enum, auto
+from typing import TYPE_CHECKING, Protocol
 
-from errwatch.core.logs.events import ExceptionInfo, Frame, TracebackEvent
+from errwatch.core.logs.events import CAUSE, CONTEXT, ExceptionInfo, Frame, TracebackEvent
 from errwatch.core.logs.exgroups import BOX_START, IN_BOX, box_closed, read_box
 from errwatch.core.logs.lines import strip_ansi
 from errwatch.core.logs.logrecords import RECORD, RecordContext, json_traceback, parse_record
+
+if TYPE_CHECKING:
+    from errwatch.core.logs.framing import PrefixContext
 
 __all__ = [
     "ExceptionInfo",
@@ -41,10 +55,9 @@ __all__ = [
 ]
 
 HEADER = "Traceback (most recent call last):"
-CAUSE = "The above exception was the direct cause of the following exception:"
-CONTEXT = "During handling of the above exception, another exception occurred:"
 
-_FRAME = re.compile(r'^\s*File "(?P<file>[^"]*)", line (?P<line>\d+)(?:, in (?P<func>.+?))?\s*$')
+# ", in" with nothing after it: a pasted "<module>" that HTML rendering swallowed.
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]*)", line (?P<line>\d+)(?:, in ?(?P<func>.*?))?\s*$')
 _SYNTAX_FRAME = re.compile(r'^  File "[^"]*", line \d+\s*$')
 _EXCEPTION = re.compile(
     r"^(?P<type>[A-Za-z_]\w*(?:\.(?:<locals>|[A-Za-z_]\w*))*)(?::(?: (?P<message>.*))?)?$"
@@ -54,6 +67,11 @@ _SOURCE_NOISE = re.compile(r"^\s*(?:[~^]+|\.\.\.<\d+ lines>\.\.\.)\s*$")
 _CARETS = re.compile(r"^\s+\^+\s*$")
 _REPEATED = re.compile(r"^\s*\[Previous line repeated (\d+) more times?\]\s*$")
 _THREAD = re.compile(r"^Exception in thread (?P<thread>.+?):?\s*$")
+# How an exception type reads, told from a source line pasted without its indentation.
+_EXCEPTION_NAME = re.compile(
+    r"(?:Error|Exception|Warning|Interrupt|Exit|Iteration|Timeout|Failure|Fault|Cancelled"
+    r"|Group)$|^[A-Z]\w*$"
+)
 
 LOOKBACK = 20
 """Lines before a traceback searched for its log record (or ``Exception in thread``)."""
@@ -71,6 +89,33 @@ SYNTAX_LINES = 4
 def is_anchor(line: str) -> bool:
     """Whether a line can start a traceback; any other line only matters as context."""
     return HEADER in line or line.startswith("  File ")
+
+
+def _ends_with_header(line: str) -> bool:
+    """A header after other text: ``^CTraceback (most recent call last):``."""
+    return line.rstrip().endswith(HEADER)
+
+
+_BOX_IN_LINE = re.compile(r"  \+ Exception Group Traceback \(most recent call last\):\s*$")
+_NUMBERS = re.compile(r"\d+")
+
+
+def _shape(margin: str) -> re.Pattern[str]:
+    """What a margin looks like on the next lines: the same text, any numbers (a time, a
+    line number, a pid) in place of its own."""
+    parts = _NUMBERS.split(margin)
+    return re.compile(r"\d+".join(re.escape(part) for part in parts))
+
+
+class Lookback(Protocol):
+    """The lines seen before a traceback (a deque, or a stream's view of shared lines)."""
+
+    def append(self, line: str, /) -> None: ...
+    def extend(self, lines: Iterable[str], /) -> None: ...
+    def clear(self) -> None: ...
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int, /) -> str: ...
+    def __reversed__(self) -> Iterator[str]: ...
 
 
 class _State(Enum):
@@ -101,6 +146,12 @@ class _Block:
     box: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     extra_headers: int = 0
+    margin: re.Pattern[str] | None = None
+    """The shape of what came before the header on its line; removed from the lines that
+    start with it."""
+    flat: bool = False
+    """Frames came without their indentation (a paste that lost it)."""
+    prefix: PrefixContext | None = None
     others: list[ExceptionInfo] = field(default_factory=list)
     """Final exceptions of tracebacks interleaved with this one."""
     mixed: bool = False
@@ -120,13 +171,23 @@ class _Block:
 class TracebackParser:
     """Incremental parser for one log file; ``feed`` each line, collect events."""
 
-    def __init__(self, source: str = "", *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        source: str = "",
+        *,
+        clock: Callable[[], float] = time.time,
+        lookback: Lookback | None = None,
+        context: Callable[[], PrefixContext | None] | None = None,
+        host: str = "",
+    ) -> None:
         self.source = source
+        self.host = host
         self.line_no: int | None = 0
         self._now = clock
         self._state = _State.IDLE
         self._block: _Block | None = None
-        self._lookback: deque[str] = deque(maxlen=LOOKBACK)
+        self._lookback: Lookback = lookback if lookback is not None else deque(maxlen=LOOKBACK)
+        self._context = context
         self.last_line_at = 0.0
         self.incomplete = 0
 
@@ -144,7 +205,12 @@ class TracebackParser:
         if self._state is _State.IDLE and not is_anchor(raw):
             self._lookback.append(strip_ansi(raw))
         else:
-            self._step(strip_ansi(raw), out)
+            line = strip_ansi(raw)
+            block = self._block
+            margin = block.margin if block is not None else None
+            if margin is not None and (found := margin.match(line)) is not None:
+                line = line[found.end() :]
+            self._step(line, out)
         return out
 
     def feed_many(self, lines: Iterable[str]) -> list[TracebackEvent]:
@@ -233,6 +299,17 @@ class TracebackParser:
             self._add_frame(line)
         elif HEADER in line and self._json_line(line, out):
             self._lookback.clear()
+        elif _ends_with_header(line):
+            box = _BOX_IN_LINE.search(line)
+            at = box.start() if box is not None else line.rindex(HEADER)
+            margin = line[:at]
+            if margin.strip():
+                self._lookback.append(margin)  # it may be the record: "... ERROR x: Traceback"
+            self._open(line, _State.BOX if box is not None else _State.FRAMES)
+            assert self._block is not None
+            self._block.margin = _shape(margin)
+            if box is not None:
+                self._block.box.append(line[at:])
         else:
             self._lookback.append(line)
 
@@ -242,8 +319,13 @@ class TracebackParser:
         record = next(
             (parse_record(prev) for prev in reversed(lookback) if RECORD.match(prev)), None
         )
+        if record is None and self._context is not None and lookback and lookback[-1].strip():
+            # A stream of one process (a container, a unit): the line just before the
+            # traceback is its record, even without a time of its own (the prefix has it).
+            record = parse_record(lookback[-1])
         lookback.clear()
         self._block = _Block(self.line_no, record, thread.group("thread") if thread else None)
+        self._block.prefix = self._context() if self._context is not None else None
         self._block.keep(line)
         self._state = state
 
@@ -256,6 +338,15 @@ class TracebackParser:
             return
         if not line.strip() or _REPEATED.match(line):
             block.keep(line)
+            return
+        if (
+            (line.startswith("File ") and _FRAME.match(line))
+            or self._flat_source(line)
+            or (block.flat and _SOURCE_NOISE.match(line))
+        ):
+            block.flat = True
+            block.keep(line)
+            self._add_frame(line)
             return
         if line.startswith(HEADER):  # another traceback's lines are interleaved with ours
             block.keep(line)
@@ -272,6 +363,19 @@ class TracebackParser:
         # Anything else: the block was cut off (a new record, another kind of line).
         self._close(out, complete=False)
         self._step(line, out)
+
+    def _flat_source(self, line: str) -> bool:
+        """In a traceback pasted without indentation, the source line under a frame."""
+        block = self._block
+        assert block is not None
+        if not block.flat or not block.lines or not _FRAME.match(block.lines[-1]):
+            return False
+        exception = _EXCEPTION.match(line)
+        if exception is None:
+            return not RECORD.match(line)
+        return exception.group("message") is None and not _EXCEPTION_NAME.search(
+            exception.group("type")
+        )
 
     def _add_frame(self, line: str) -> None:
         """An indented line: a frame, its source line, or a caret/repetition line."""
@@ -359,6 +463,7 @@ class TracebackParser:
             return
         if (
             line.startswith(HEADER)
+            or _ends_with_header(line)
             or BOX_START.match(line)
             or RECORD.match(line)
             or _THREAD.match(line)
@@ -469,10 +574,21 @@ class TracebackParser:
             return False
         context, text = found
         nested = TracebackParser(self.source, clock=self._now)
+        prefix = self._context() if self._context is not None else None
+        stream = self.stream_of(prefix)
         for event in parse_lines(text.splitlines(), nested):
-            out.append(replace(event, line_no=self.line_no, record=context))
+            out.append(
+                replace(event, line_no=self.line_no, record=context, prefix=prefix, stream=stream)
+            )
         self.incomplete += nested.incomplete
         return True
+
+    def stream_of(self, prefix: PrefixContext | None) -> str:
+        """Where a traceback came from, as shown: the prefix's stream (on its host), else
+        the host, else the source."""
+        if prefix is not None and prefix.stream:
+            return f"{self.host}/{prefix.stream}" if self.host else prefix.stream
+        return self.host or self.source
 
     def _close(self, out: list[TracebackEvent], *, complete: bool) -> None:
         block = self._block
@@ -495,6 +611,7 @@ class TracebackParser:
             links = [(final, tuple(chain))]
         text = "\n".join(block.lines)
         now = self._now()
+        stream = self.stream_of(block.prefix)
         for info, info_chain in links:
             event = TracebackEvent(
                 type=info.type,
@@ -509,6 +626,8 @@ class TracebackParser:
                 complete=complete and info is not incomplete,
                 thread=block.thread,
                 uncertain=mixed,
+                prefix=block.prefix,
+                stream=stream,
             )
             self.incomplete += not event.complete
             out.append(event)

@@ -12,7 +12,8 @@ from errwatch.core.incident.incident import Incident, run_alert_command
 from errwatch.core.incident.recording import Recorder, load_session
 from errwatch.core.incident.timeline import EventKind
 from errwatch.core.injection.injector import InjectionStats
-from errwatch.core.logs.logwatch import TracebackMonitor
+from errwatch.core.logs.follow import FileStatus, FollowState
+from errwatch.core.logs.logwatch import TracebackMonitor, TracebackUpdate
 from errwatch.core.metrics.rates import MetricsSnapshot, RateSeries, SourceState
 from tests.realpython import logged
 
@@ -193,3 +194,32 @@ def test_an_alert_command_gets_the_alert_as_json(tmp_path: Path) -> None:
     nowhere = Incident([missing], injection_route="/error")
     [third] = nowhere.observe_metrics(snapshot(time.time(), app_500=5.0)).transitions
     assert run_alert_command(third).startswith("alert command /nonexistent/notify failed")
+
+
+def test_a_command_that_exits_and_a_host_that_drops_are_on_the_timeline() -> None:
+    incident = Incident([NEW], injection_route="/error")
+
+    def seen(*changes: tuple[str, FollowState, str]) -> list[tuple[str, str, str]]:
+        update = TracebackUpdate(
+            groups=(),
+            files=(),
+            changes=tuple(FileStatus(path, state, detail) for path, state, detail in changes),
+        )
+        events = incident.observe_tracebacks(update).events
+        return [(e.data["path"], e.data["state"], e.data["detail"]) for e in events]
+
+    compose, host = "docker compose logs -f api", "ops@test-1:/var/log/api.log"
+    assert seen((compose, FollowState.RUNNING, "pid 42"), (host, FollowState.FOLLOWING, "")) == []
+    assert seen(
+        (compose, FollowState.EXITED, "exited with code 1: no such service: api"),
+        (compose, FollowState.RESTARTING, "restarting in 1 s"),
+        (host, FollowState.RECONNECTING, "Connection reset by peer"),
+    ) == [
+        (compose, "exited", "exited with code 1: no such service: api"),
+        (host, "reconnecting", "Connection reset by peer"),
+    ]
+    # Back: the command started again, the host reached again.
+    assert seen((compose, FollowState.RUNNING, "pid 43"), (host, FollowState.FOLLOWING, "")) == [
+        (compose, "running", "pid 43"),
+        (host, "following", ""),
+    ]

@@ -92,6 +92,32 @@ def exception_group(tmp_path: Path) -> str:
     )
 
 
+def group_in_a_member_chain(tmp_path: Path) -> str:
+    """A group whose first member was raised while handling another group: the member's
+    chain goes on after the inner group's box, inside the outer box (3.11)."""
+    return run_script(
+        tmp_path / "member_chain.py",
+        """
+        def load():
+            try:
+                raise ExceptionGroup("retries", [TimeoutError("slow"), TimeoutError("slower")])
+            except ExceptionGroup:
+                raise KeyError("cache")
+
+        def serve():
+            errors = []
+            try:
+                load()
+            except KeyError as error:
+                errors.append(error)
+            errors.append(TypeError("bad payload"))
+            raise ExceptionGroup("request failed", errors)
+
+        serve()
+        """,
+    )
+
+
 def task_group(tmp_path: Path) -> str:
     """asyncio.TaskGroup: the ExceptionGroup is the final exception."""
     return run_script(

@@ -219,7 +219,7 @@ def test_a_very_long_line_is_cut_and_marked_and_memory_stays_bounded(tmp_path: P
     for _ in range(3):  # 3 MiB without a newline, in several writes
         append(log, b"x" * MAX_LINE)
         seen.extend(lines(tail.poll()))
-        assert tail._current is not None and len(tail._current.partial) <= MAX_LINE
+        assert tail._current is not None and len(tail._current.lines.partial) <= MAX_LINE
         assert tail.status.state is FollowState.FOLLOWING
     append(log, b"end of the long line\nafter\n")
     seen.extend(lines(tail.poll()))

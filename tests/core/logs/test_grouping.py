@@ -240,3 +240,16 @@ def test_past_the_cap_the_group_longest_without_an_event_is_dropped() -> None:
     assert "b" not in {g.location.function for g in store.groups() if g.location}
     store.add(parse_text(_distinct("b"))[0])  # comes back as a new group
     assert store.dropped == 2 and len(store) == 3
+
+
+def test_each_group_counts_where_it_occurred_within_a_bound() -> None:
+    from errwatch.core.logs.grouping import MAX_SOURCES, OTHERS, count_source
+
+    sources: tuple[tuple[str, int], ...] = ()
+    for n in range(MAX_SOURCES + 10):
+        sources = count_source(sources, f"host-{n}")
+    sources = count_source(sources, "host-0")
+    assert len(sources) == MAX_SOURCES + 1  # the names kept, and the others together
+    assert dict(sources)["host-0"] == 2
+    assert dict(sources)[OTHERS] == 10
+    assert count_source(sources, "") == sources  # a nameless place is not kept

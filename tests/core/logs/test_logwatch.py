@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from errwatch.config import LogConfig
 from errwatch.core.logs.follow import FollowState
-from errwatch.core.logs.logwatch import SAFETY_INTERVAL, TracebackMonitor, TracebackUpdate
+from errwatch.core.logs.logwatch import SAFETY_INTERVAL, TracebackMonitor
 from tests.conftest import wait_until
 from tests.core.logs import corpus
+from tests.core.logs.following import Following, start
 
 
 def record(n: int, traceback: str) -> bytes:
@@ -26,45 +25,6 @@ def record(n: int, traceback: str) -> bytes:
 @pytest.fixture(scope="module")
 def traceback_text(tmp_path_factory: pytest.TempPathFactory) -> str:
     return corpus.plain(tmp_path_factory.mktemp("tb"))
-
-
-class Following:
-    """``monitor.run`` in a thread, as the dashboard's worker runs it."""
-
-    def __init__(self, monitor: TracebackMonitor, min_interval: float = 0.0) -> None:
-        self.monitor = monitor
-        self.updates: list[TracebackUpdate] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(min_interval,), daemon=True)
-
-    def _run(self, min_interval: float) -> None:
-        for update in self.monitor.run(self.stop, min_interval=min_interval):
-            self.updates.append(update)
-
-    @property
-    def last(self) -> TracebackUpdate:
-        return self.updates[-1]
-
-    def events(self) -> int:
-        return self.last.events if self.updates else 0
-
-
-@pytest.fixture
-def follow() -> Iterator[list[Following]]:
-    started: list[Following] = []
-    yield started
-    for following in started:
-        following.stop.set()
-        following.thread.join(5)
-        assert not following.thread.is_alive(), "the follower must end when asked"
-
-
-def start(follow: list[Following], monitor: TracebackMonitor, **kwargs: float) -> Following:
-    following = Following(monitor, **kwargs)
-    follow.append(following)
-    following.thread.start()
-    wait_until(lambda: following.updates, 5, "the first update")
-    return following
 
 
 def test_n_tracebacks_across_rotations_and_truncations_are_counted_exactly(

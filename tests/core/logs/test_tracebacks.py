@@ -103,6 +103,66 @@ def test_nested_and_chained_exception_groups(tmp_path: Path) -> None:
     ]
 
 
+def test_a_group_inside_a_member_chain_is_one_event(tmp_path: Path) -> None:
+    [event] = parse_text(corpus.group_in_a_member_chain(tmp_path))
+    assert (event.type, event.message) == ("ExceptionGroup", "request failed (2 sub-exceptions)")
+    [key, type_error] = event.exceptions
+    assert (key.type, key.message) == ("KeyError", "'cache'")  # the end of the member's chain
+    assert key.frames[-1].function == "load"
+    assert (type_error.type, type_error.message) == ("TypeError", "bad payload")
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        "^C",  # Ctrl-C at a prompt
+        "fatal: [web1]: FAILED! => failed to parse: ",  # a tool quoting what it ran
+        "`",  # a traceback pasted as inline code
+        "2025-07-29 14:35:02,000 ERROR [api] boom: ",  # a record and its header on one line
+    ],
+)
+def test_a_header_mid_line_opens_a_traceback(tmp_path: Path, before: str) -> None:
+    crash = corpus.plain(tmp_path)
+    [event] = parse_text("$ python3 calc.py\n" + before + crash + "$ \n")
+    assert (event.type, event.complete) == ("ZeroDivisionError", True)
+    assert [f.function for f in event.frames] == [f.function for f in one(crash).frames]
+
+
+@pytest.mark.parametrize(
+    "margin",
+    ["    ", "E 04-27 13:23:32 httptools_impl.py:414] ", "2025-05-20 19:21:36 "],
+    ids=["indented", "glog", "docker-desktop"],
+)
+def test_a_margin_repeated_on_every_line_is_stripped(tmp_path: Path, margin: str) -> None:
+    crash = corpus.chained(tmp_path).splitlines()
+    lines = ["2025-07-29 14:35:01,000 ERROR [api] handler failed"]
+    # The same shape on every line; its numbers (times, line numbers) may change.
+    lines += [margin.replace("32", f"{n % 60:02d}") + line for n, line in enumerate(crash)]
+    lines += ["2025-07-29 14:35:03,000 INFO [api] next request"]
+    [event] = parse_text("\n".join(lines) + "\n")
+    bare = one("\n".join(crash))
+    assert (event.type, event.chain, event.frames) == (bare.type, bare.chain, bare.frames)
+
+
+def test_a_margin_before_an_exception_group_box(tmp_path: Path) -> None:
+    box = corpus.task_group(tmp_path).splitlines()
+    prefixed = "\n".join(
+        f"E 04-27 13:23:{n % 60:02d} h.py:414] {line}" for n, line in enumerate(box)
+    )
+    [event] = parse_text(prefixed + "\nI 04-27 13:24:00 h.py:10] next\n")
+    assert event.type == "ExceptionGroup"
+    assert [m.type for m in event.exceptions] == ["ConnectionError", "ConnectionError"]
+
+
+def test_frames_pasted_without_their_indentation(tmp_path: Path) -> None:
+    crash = corpus.chained(tmp_path).splitlines()
+    flat = "\n".join(line.strip() for line in crash)  # carets too
+    [event] = parse_text(flat + "\n")
+    bare = one("\n".join(crash))
+    assert (event.type, event.message) == (bare.type, bare.message)
+    assert [f.function for f in event.frames] == [f.function for f in bare.frames]
+
+
 def test_syntax_errors_without_a_traceback_header(tmp_path: Path) -> None:
     events = [one(text) for text in corpus.syntax_errors(tmp_path)]
     assert [(e.type, e.message) for e in events] == [
@@ -359,7 +419,7 @@ def test_line_by_line_and_bulk_give_the_same_events(every_format: str, tmp_path:
     expected = summary(line_by_line(every_format))
     data = every_format.encode()
     whole = TracebackReader()
-    assert summary(whole.feed(data) + whole.parser.finish()) == expected
+    assert summary(whole.feed(data) + whole.finish()) == expected
     log = tmp_path / "all.log"
     log.write_bytes(data)
     for window in (97, 4096, 1 << 20):
@@ -393,7 +453,7 @@ def test_following_a_file_written_in_random_pieces_gives_the_same_events(
             written += size
             for chunk in tail.poll():
                 events.extend(reader.feed(chunk.data))
-    events.extend(reader.parser.finish())
+    events.extend(reader.finish())
     assert summary(events) == expected
 
 
@@ -408,7 +468,7 @@ def test_a_real_flask_log_with_werkzeug_colours(demo_api: DemoApi) -> None:
     data = demo_api.log_file.read_bytes()
     assert b"\x1b[" in data
     reader = TracebackReader(str(demo_api.log_file))
-    events = reader.feed(data) + reader.parser.finish()
+    events = reader.feed(data) + reader.finish()
     assert [(e.type, e.message, e.complete) for e in events] == [
         ("ZeroDivisionError", "division by zero", True),
     ] * 2
