@@ -297,7 +297,7 @@ class DemoStack(Service):
     def notice(self) -> str:
         """One line for the dashboard: what runs where, and any port change."""
         parts = [f"demo API on {self.api.host_port}"]
-        if self.api.port != self.api.wanted_port:
+        if self.api.wanted_port and self.api.port != self.api.wanted_port:
             parts[0] += f" ({self.api.wanted_port} was taken)"
         if self.prometheus is not None:
             parts.append(f"Prometheus on 127.0.0.1:{self.prometheus.port}")

@@ -44,6 +44,12 @@ def test_stack_takes_a_free_port_when_the_wanted_one_is_taken(
         assert port_is_free(prometheus_port)
 
 
+def test_port_0_asks_for_a_free_port_and_is_not_called_taken(tmp_path: Path) -> None:
+    with DemoStack(tmp_path, api_port=0, use_prometheus=False, traffic_rate=0) as stack:
+        assert stack.api.port != 0
+        assert stack.notice().startswith(f"demo API on {stack.api.host_port} · ")
+
+
 def test_without_prometheus_the_stack_says_so(tmp_path: Path) -> None:
     with DemoStack(tmp_path, api_port=free_port(), use_prometheus=False, traffic_rate=0) as stack:
         assert stack.prometheus is None
