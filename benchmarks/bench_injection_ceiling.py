@@ -41,7 +41,7 @@ def arrived(url: str) -> float:
 def errwatch_run(url: str, rate: float) -> tuple[float, int]:
     """(arrived per second, skipped) of one errwatch run at ``rate``."""
     cfg = InjectionConfig(
-        route=PATH, rate=rate, duration=SECONDS, max_rate=rate, concurrency=200, guard_ratio=0
+        route=PATH, rate=rate, duration=SECONDS, max_rate=rate, concurrency=50, guard_ratio=0
     )
     before = arrived(url)
     stats = asyncio.run(Injector(cfg, url).run())
