@@ -31,19 +31,41 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from enum import Enum, auto
 from typing import TYPE_CHECKING, Protocol
 
+from errwatch.core.logs.blocks import Block, reached_carets
 from errwatch.core.logs.events import CAUSE, CONTEXT, ExceptionInfo, Frame, TracebackEvent
 from errwatch.core.logs.exgroups import BOX_START, IN_BOX, box_closed, read_box
 from errwatch.core.logs.lines import strip_ansi
 from errwatch.core.logs.logrecords import RECORD, RecordContext, json_traceback, parse_record
+from errwatch.core.logs.tbformat import (
+    BOX_IN_LINE,
+    EXCEPTION,
+    EXCEPTION_NAME,
+    FRAME,
+    HEADER,
+    LOOKBACK,
+    MAX_BLOCK_CHARS,
+    MAX_MESSAGE_LINES,
+    REPEATED,
+    SOURCE_NOISE,
+    SYNTAX_FRAME,
+    SYNTAX_LINES,
+    SYNTAX_TYPES,
+    THREAD,
+    ends_with_header,
+    is_anchor,
+    margin_shape,
+)
 
 if TYPE_CHECKING:
     from errwatch.core.logs.framing import PrefixContext
 
 __all__ = [
+    "HEADER",
+    "LOOKBACK",
     "ExceptionInfo",
     "Frame",
     "RecordContext",
@@ -53,58 +75,6 @@ __all__ = [
     "parse_lines",
     "parse_text",
 ]
-
-HEADER = "Traceback (most recent call last):"
-
-# ", in" with nothing after it: a pasted "<module>" that HTML rendering swallowed.
-_FRAME = re.compile(r'^\s*File "(?P<file>[^"]*)", line (?P<line>\d+)(?:, in ?(?P<func>.*?))?\s*$')
-_SYNTAX_FRAME = re.compile(r'^  File "[^"]*", line \d+\s*$')
-_EXCEPTION = re.compile(
-    r"^(?P<type>[A-Za-z_]\w*(?:\.(?:<locals>|[A-Za-z_]\w*))*)(?::(?: (?P<message>.*))?)?$"
-)
-_SYNTAX_TYPES = frozenset({"SyntaxError", "IndentationError", "TabError"})
-_SOURCE_NOISE = re.compile(r"^\s*(?:[~^]+|\.\.\.<\d+ lines>\.\.\.)\s*$")
-_CARETS = re.compile(r"^\s+\^+\s*$")
-_REPEATED = re.compile(r"^\s*\[Previous line repeated (\d+) more times?\]\s*$")
-_THREAD = re.compile(r"^Exception in thread (?P<thread>.+?):?\s*$")
-# How an exception type reads, told from a source line pasted without its indentation.
-_EXCEPTION_NAME = re.compile(
-    r"(?:Error|Exception|Warning|Interrupt|Exit|Iteration|Timeout|Failure|Fault|Cancelled"
-    r"|Group)$|^[A-Z]\w*$"
-)
-
-LOOKBACK = 20
-"""Lines before a traceback searched for its log record (or ``Exception in thread``)."""
-MAX_BLOCK_LINES = 2000
-MAX_BLOCK_CHARS = 1024 * 1024
-"""Lines and characters of text kept per traceback; parsing goes on, the text is cut
-and says so."""
-MAX_MESSAGE_LINES = 200
-"""Message and note lines (or MAX_BLOCK_CHARS) after which a block without a next
-record is closed."""
-SYNTAX_LINES = 4
-"""Lines between a headerless ``File`` line and its SyntaxError (source, carets)."""
-
-
-def is_anchor(line: str) -> bool:
-    """Whether a line can start a traceback; any other line only matters as context."""
-    return HEADER in line or line.startswith("  File ")
-
-
-def _ends_with_header(line: str) -> bool:
-    """A header after other text: ``^CTraceback (most recent call last):``."""
-    return line.rstrip().endswith(HEADER)
-
-
-_BOX_IN_LINE = re.compile(r"  \+ Exception Group Traceback \(most recent call last\):\s*$")
-_NUMBERS = re.compile(r"\d+")
-
-
-def _shape(margin: str) -> re.Pattern[str]:
-    """What a margin looks like on the next lines: the same text, any numbers (a time, a
-    line number, a pid) in place of its own."""
-    parts = _NUMBERS.split(margin)
-    return re.compile(r"\d+".join(re.escape(part) for part in parts))
 
 
 class Lookback(Protocol):
@@ -129,45 +99,6 @@ class _State(Enum):
     SYNTAX = auto()  # a headerless `File` line: a SyntaxError, if one follows
 
 
-@dataclass(slots=True)
-class _Block:
-    start_line: int | None
-    record: RecordContext | None
-    thread: str | None
-    lines: list[str] = field(default_factory=list)
-    dropped: int = 0
-    chars: int = 0
-    done: list[ExceptionInfo] = field(default_factory=list)
-    frames: list[Frame] = field(default_factory=list)
-    exc_type: str = ""
-    message: list[str] = field(default_factory=list)
-    group: tuple[ExceptionInfo, ...] = ()
-    pending_blank: int = 0
-    box: list[str] = field(default_factory=list)
-    held: list[str] = field(default_factory=list)
-    extra_headers: int = 0
-    margin: re.Pattern[str] | None = None
-    """The shape of what came before the header on its line; removed from the lines that
-    start with it."""
-    flat: bool = False
-    """Frames came without their indentation (a paste that lost it)."""
-    prefix: PrefixContext | None = None
-    others: list[ExceptionInfo] = field(default_factory=list)
-    """Final exceptions of tracebacks interleaved with this one."""
-    mixed: bool = False
-    """Lines of another writer were found inside this block."""
-
-    def keep(self, line: str) -> None:
-        self.chars += len(line)
-        if len(self.lines) < MAX_BLOCK_LINES and self.chars <= MAX_BLOCK_CHARS:
-            self.lines.append(line)
-        else:
-            self.dropped += 1
-
-    def current(self) -> ExceptionInfo:
-        return ExceptionInfo(self.exc_type, _join(self.message), tuple(self.frames), "", self.group)
-
-
 class TracebackParser:
     """Incremental parser for one log file; ``feed`` each line, collect events."""
 
@@ -185,7 +116,7 @@ class TracebackParser:
         self.line_no: int | None = 0
         self._now = clock
         self._state = _State.IDLE
-        self._block: _Block | None = None
+        self._block: Block | None = None
         self._lookback: Lookback = lookback if lookback is not None else deque(maxlen=LOOKBACK)
         self._context = context
         self.last_line_at = 0.0
@@ -262,7 +193,7 @@ class TracebackParser:
         if block is None:
             return
         if state is _State.SYNTAX:
-            if _reached_carets(block):
+            if reached_carets(block):
                 self._close(out, complete=False)
             else:
                 self._abandon([], out)
@@ -294,20 +225,20 @@ class TracebackParser:
             self._open(line, _State.BOX)
             assert self._block is not None
             self._block.box.append(line)
-        elif _SYNTAX_FRAME.match(line):
+        elif SYNTAX_FRAME.match(line):
             self._open(line, _State.SYNTAX)
             self._add_frame(line)
         elif HEADER in line and self._json_line(line, out):
             self._lookback.clear()
-        elif _ends_with_header(line):
-            box = _BOX_IN_LINE.search(line)
+        elif ends_with_header(line):
+            box = BOX_IN_LINE.search(line)
             at = box.start() if box is not None else line.rindex(HEADER)
             margin = line[:at]
             if margin.strip():
                 self._lookback.append(margin)  # it may be the record: "... ERROR x: Traceback"
             self._open(line, _State.BOX if box is not None else _State.FRAMES)
             assert self._block is not None
-            self._block.margin = _shape(margin)
+            self._block.margin = margin_shape(margin)
             if box is not None:
                 self._block.box.append(line[at:])
         else:
@@ -315,7 +246,7 @@ class TracebackParser:
 
     def _open(self, line: str, state: _State) -> None:
         lookback = self._lookback
-        thread = _THREAD.match(lookback[-1]) if lookback else None
+        thread = THREAD.match(lookback[-1]) if lookback else None
         record = next(
             (parse_record(prev) for prev in reversed(lookback) if RECORD.match(prev)), None
         )
@@ -324,7 +255,7 @@ class TracebackParser:
             # traceback is its record, even without a time of its own (the prefix has it).
             record = parse_record(lookback[-1])
         lookback.clear()
-        self._block = _Block(self.line_no, record, thread.group("thread") if thread else None)
+        self._block = Block(self.line_no, record, thread.group("thread") if thread else None)
         self._block.prefix = self._context() if self._context is not None else None
         self._block.keep(line)
         self._state = state
@@ -336,13 +267,13 @@ class TracebackParser:
             block.keep(line)
             self._add_frame(line)
             return
-        if not line.strip() or _REPEATED.match(line):
+        if not line.strip() or REPEATED.match(line):
             block.keep(line)
             return
         if (
-            (line.startswith("File ") and _FRAME.match(line))
+            (line.startswith("File ") and FRAME.match(line))
             or self._flat_source(line)
-            or (block.flat and _SOURCE_NOISE.match(line))
+            or (block.flat and SOURCE_NOISE.match(line))
         ):
             block.flat = True
             block.keep(line)
@@ -352,7 +283,7 @@ class TracebackParser:
             block.keep(line)
             block.extra_headers += 1
             return
-        exception = _EXCEPTION.match(line)
+        exception = EXCEPTION.match(line)
         if exception and not RECORD.match(line):
             self._exception_line(line, exception)
             return
@@ -368,12 +299,12 @@ class TracebackParser:
         """In a traceback pasted without indentation, the source line under a frame."""
         block = self._block
         assert block is not None
-        if not block.flat or not block.lines or not _FRAME.match(block.lines[-1]):
+        if not block.flat or not block.lines or not FRAME.match(block.lines[-1]):
             return False
-        exception = _EXCEPTION.match(line)
+        exception = EXCEPTION.match(line)
         if exception is None:
             return not RECORD.match(line)
-        return exception.group("message") is None and not _EXCEPTION_NAME.search(
+        return exception.group("message") is None and not EXCEPTION_NAME.search(
             exception.group("type")
         )
 
@@ -381,15 +312,15 @@ class TracebackParser:
         """An indented line: a frame, its source line, or a caret/repetition line."""
         block = self._block
         assert block is not None
-        frame = _FRAME.match(line)
-        repeated = _REPEATED.match(line)
+        frame = FRAME.match(line)
+        repeated = REPEATED.match(line)
         if frame:
             block.frames.append(
                 Frame(frame.group("file"), int(frame.group("line")), frame.group("func") or "?")
             )
         elif repeated and block.frames:
             block.frames[-1] = replace(block.frames[-1], repeated=int(repeated.group(1)))
-        elif block.frames and not block.frames[-1].source and not _SOURCE_NOISE.match(line):
+        elif block.frames and not block.frames[-1].source and not SOURCE_NOISE.match(line):
             block.frames[-1] = replace(block.frames[-1], source=line.strip())
 
     def _exception_line(self, line: str, exception: re.Match[str]) -> None:
@@ -406,14 +337,14 @@ class TracebackParser:
     def _syntax_line(self, line: str, out: list[TracebackEvent]) -> None:
         block = self._block
         assert block is not None
-        exception = _EXCEPTION.match(line)
-        if exception and exception.group("type") in _SYNTAX_TYPES:
+        exception = EXCEPTION.match(line)
+        if exception and exception.group("type") in SYNTAX_TYPES:
             self._exception_line(line, exception)
         elif (
             line[:1] == " " and not line.startswith("  File ") and len(block.lines) <= SYNTAX_LINES
         ):
             self._frame_line(line, out)
-        elif _reached_carets(block):  # a SyntaxError cut off by the next record
+        elif reached_carets(block):  # a SyntaxError cut off by the next record
             self._close(out, complete=False)
             self._step(line, out)
         else:
@@ -439,7 +370,7 @@ class TracebackParser:
         resumes = (
             line[:1] in (" ", "\t")
             or line.startswith(HEADER)
-            or (_EXCEPTION.match(line) is not None and not RECORD.match(line))
+            or (EXCEPTION.match(line) is not None and not RECORD.match(line))
         )
         if resumes:
             # Another writer's record landed inside our frames: keep going, but the
@@ -463,11 +394,11 @@ class TracebackParser:
             return
         if (
             line.startswith(HEADER)
-            or _ends_with_header(line)
+            or ends_with_header(line)
             or BOX_START.match(line)
             or RECORD.match(line)
-            or _THREAD.match(line)
-            or _SYNTAX_FRAME.match(line)
+            or THREAD.match(line)
+            or SYNTAX_FRAME.match(line)
         ):
             self._close(out, complete=True)
             self._step(line, out)
@@ -475,7 +406,7 @@ class TracebackParser:
         if block.extra_headers > len(block.others):
             # Interleaved tracebacks still owe final exceptions: frames and exception
             # lines belong to them, not to our message.
-            exception = _EXCEPTION.match(line)
+            exception = EXCEPTION.match(line)
             if line[:1] in (" ", "\t"):
                 self._state = _State.FRAMES
                 self._frame_line(line, out)
@@ -646,16 +577,6 @@ _HANDLERS: dict[_State, Callable[[TracebackParser, str, list[TracebackEvent]], N
     _State.INTERRUPTED: TracebackParser._interrupted_line,
     _State.SYNTAX: TracebackParser._syntax_line,
 }
-
-
-def _reached_carets(block: _Block) -> bool:
-    """Whether a headerless ``File`` block got as far as its caret line: a SyntaxError
-    whose exception line never came, not ordinary text that starts like a frame."""
-    return any(_CARETS.match(line) for line in block.lines[1:])
-
-
-def _join(message: list[str]) -> str:
-    return "\n".join(message).rstrip()
 
 
 def parse_lines(
