@@ -36,6 +36,9 @@ and says so."""
 MAX_MESSAGE_LINES = 200
 """Message and note lines (or MAX_BLOCK_CHARS) after which a block without a next
 record is closed."""
+HELD_LINES = 8
+"""Records in a row that may come from other writers inside a traceback before it is
+taken as cut off (each writer puts its record before its traceback)."""
 SYNTAX_LINES = 4
 """Lines between a headerless ``File`` line and its SyntaxError (source, carets)."""
 

@@ -11,8 +11,10 @@ at the end of the input (:meth:`TracebackParser.finish`). A block cut off before
 exception line is emitted as incomplete, never dropped. Formats read: plain and chained
 tracebacks, 3.11-3.13 caret lines and colours, ExceptionGroup boxes, SyntaxError without
 a ``Traceback`` header, notes and multi-line messages, ``Exception in thread``,
-``logging.exception`` records, a traceback escaped in a JSON line, and several
-tracebacks interleaved line by line (every final exception counted, marked uncertain).
+``logging.exception`` records, a traceback escaped in a JSON line, and the tracebacks
+of several writers interleaved line by line (every final exception counted, marked
+uncertain; see :class:`~errwatch.core.logs.blocks.Mix`). A record inside a traceback
+may be another writer's: the block waits for the next line to say whether it goes on.
 
 A header may start mid-line (``^CTraceback (most recent call last):`` after Ctrl-C at a
 prompt, ``failed to parse: Traceback (most recent call last):``, an ExceptionGroup box
@@ -35,7 +37,7 @@ from dataclasses import replace
 from enum import Enum, auto
 from typing import TYPE_CHECKING, Protocol
 
-from errwatch.core.logs.blocks import Block, reached_carets
+from errwatch.core.logs.blocks import Block, Mix, reached_carets
 from errwatch.core.logs.events import CAUSE, CONTEXT, ExceptionInfo, Frame, TracebackEvent
 from errwatch.core.logs.exgroups import BOX_START, IN_BOX, box_closed, read_box
 from errwatch.core.logs.lines import strip_ansi
@@ -46,6 +48,7 @@ from errwatch.core.logs.tbformat import (
     EXCEPTION_NAME,
     FRAME,
     HEADER,
+    HELD_LINES,
     LOOKBACK,
     MAX_BLOCK_CHARS,
     MAX_MESSAGE_LINES,
@@ -95,8 +98,9 @@ class _State(Enum):
     CHAINED = auto()  # after "The above exception..." / "During handling..."
     BOX = auto()  # inside an ExceptionGroup box
     AFTER_BOX = auto()  # the box ended: only a chain message may follow
-    INTERRUPTED = auto()  # a record line inside the frames: cut off, or interleaved?
+    INTERRUPTED = auto()  # a record inside a traceback: cut off, or another writer's?
     SYNTAX = auto()  # a headerless `File` line: a SyntaxError, if one follows
+    MIXED = auto()  # several writers' tracebacks interleaved: counted (blocks.Mix)
 
 
 class TracebackParser:
@@ -119,6 +123,8 @@ class TracebackParser:
         self._block: Block | None = None
         self._lookback: Lookback = lookback if lookback is not None else deque(maxlen=LOOKBACK)
         self._context = context
+        self._resume = _State.FRAMES
+        """The state an interrupted block goes back to if it goes on."""
         self.last_line_at = 0.0
         self.incomplete = 0
 
@@ -163,9 +169,13 @@ class TracebackParser:
         """Whether the open block would end if no more lines came (see :meth:`idle`)."""
         state = self._state
         block = self._block
-        return state in (_State.MESSAGE, _State.AFTER_BOX, _State.INTERRUPTED) or (
-            state is _State.BOX and block is not None and box_closed(block.box[-1])
-        )
+        if state in (_State.MESSAGE, _State.AFTER_BOX, _State.INTERRUPTED):
+            return True
+        if block is None:
+            return False
+        if state is _State.MIXED:
+            return block.mix is not None and not block.mix.waiting
+        return state is _State.BOX and box_closed(block.box[-1])
 
     def idle(self) -> list[TracebackEvent]:
         """The writer went quiet: a block that could end here ends (complete, or cut off)."""
@@ -199,7 +209,8 @@ class TracebackParser:
                 self._abandon([], out)
         elif state is _State.INTERRUPTED:
             held, block.held = block.held, []
-            self._close(out, complete=False)
+            self._state = self._resume
+            self._end(out)
             for line in held:
                 self._step(line, out)
         elif state is _State.BOX:
@@ -227,7 +238,8 @@ class TracebackParser:
             self._block.box.append(line)
         elif SYNTAX_FRAME.match(line):
             self._open(line, _State.SYNTAX)
-            self._add_frame(line)
+            assert self._block is not None
+            self._block.add_frame(line)
         elif HEADER in line and self._json_line(line, out):
             self._lookback.clear()
         elif ends_with_header(line):
@@ -265,9 +277,10 @@ class TracebackParser:
         assert block is not None
         if line[:1] in (" ", "\t"):
             block.keep(line)
-            self._add_frame(line)
+            block.add_frame(line)
             return
-        if not line.strip() or REPEATED.match(line):
+        stripped = line.strip()
+        if not stripped or REPEATED.match(line):
             block.keep(line)
             return
         if (
@@ -277,19 +290,20 @@ class TracebackParser:
         ):
             block.flat = True
             block.keep(line)
-            self._add_frame(line)
+            block.add_frame(line)
             return
-        if line.startswith(HEADER):  # another traceback's lines are interleaved with ours
-            block.keep(line)
-            block.extra_headers += 1
+        if line.startswith(HEADER) or stripped in (CAUSE, CONTEXT):
+            # Another writer's traceback is printed line by line among ours.
+            block.mix = Mix()
+            self._state = _State.MIXED
+            self._mixed_line(line, out)
             return
         exception = EXCEPTION.match(line)
         if exception and not RECORD.match(line):
             self._exception_line(line, exception)
             return
-        if RECORD.match(line) and block.frames:
-            block.held.append(line)
-            self._state = _State.INTERRUPTED
+        if _foreign(line):
+            self._hold(line)
             return
         # Anything else: the block was cut off (a new record, another kind of line).
         self._close(out, complete=False)
@@ -308,30 +322,11 @@ class TracebackParser:
             exception.group("type")
         )
 
-    def _add_frame(self, line: str) -> None:
-        """An indented line: a frame, its source line, or a caret/repetition line."""
-        block = self._block
-        assert block is not None
-        frame = FRAME.match(line)
-        repeated = REPEATED.match(line)
-        if frame:
-            block.frames.append(
-                Frame(frame.group("file"), int(frame.group("line")), frame.group("func") or "?")
-            )
-        elif repeated and block.frames:
-            block.frames[-1] = replace(block.frames[-1], repeated=int(repeated.group(1)))
-        elif block.frames and not block.frames[-1].source and not SOURCE_NOISE.match(line):
-            block.frames[-1] = replace(block.frames[-1], source=line.strip())
-
     def _exception_line(self, line: str, exception: re.Match[str]) -> None:
         block = self._block
         assert block is not None
         block.keep(line)
-        info = ExceptionInfo(exception.group("type"), exception.group("message") or "")
-        if block.exc_type and (block.extra_headers or block.mixed):
-            block.others.append(info)
-        else:
-            block.exc_type, block.message = info.type, [info.message]
+        block.exc_type, block.message = exception["type"], [exception["message"] or ""]
         self._state = _State.MESSAGE
 
     def _syntax_line(self, line: str, out: list[TracebackEvent]) -> None:
@@ -363,25 +358,42 @@ class TracebackParser:
             else:
                 self._lookback.append(line)
 
+    def _hold(self, line: str) -> None:
+        """A record inside a traceback: the next line says whether the block goes on."""
+        assert self._block is not None
+        self._block.held.append(line)
+        self._resume = self._state
+        self._state = _State.INTERRUPTED
+
     def _interrupted_line(self, line: str, out: list[TracebackEvent]) -> None:
         block = self._block
         assert block is not None
+        if _foreign(line) and len(block.held) < HELD_LINES:
+            block.held.append(line)  # the records of several other writers, one after another
+            return
         held, block.held = block.held, []
-        resumes = (
-            line[:1] in (" ", "\t")
-            or line.startswith(HEADER)
-            or (EXCEPTION.match(line) is not None and not RECORD.match(line))
-        )
+        resume = self._resume
+        if resume is _State.CHAINED:
+            resumes = bool(line.startswith(HEADER) or BOX_START.match(line))
+        elif resume is _State.MIXED:  # all ended, but one of them may be a chain's cause
+            resumes = line.strip() in ("", CAUSE, CONTEXT)
+        else:
+            resumes = (
+                line[:1] in (" ", "\t")
+                or line.strip() in ("", CAUSE, CONTEXT)
+                or line.startswith(HEADER)
+                or (EXCEPTION.match(line) is not None and not RECORD.match(line))
+            )
+        self._state = resume
         if resumes:
-            # Another writer's record landed inside our frames: keep going, but the
+            # Another writer's record landed inside our traceback: keep going, but the
             # frames of the block may now be a mix.
             for item in held:
                 block.keep(item)
             block.mixed = True
-            self._state = _State.FRAMES
-            self._frame_line(line, out)
+            self._step(line, out)
             return
-        self._close(out, complete=False)
+        self._end(out)  # cut off: closed as the end of the input would close it
         for item in [*held, line]:
             self._step(item, out)
 
@@ -396,24 +408,12 @@ class TracebackParser:
             line.startswith(HEADER)
             or ends_with_header(line)
             or BOX_START.match(line)
-            or RECORD.match(line)
-            or THREAD.match(line)
+            or _foreign(line)
             or SYNTAX_FRAME.match(line)
         ):
             self._close(out, complete=True)
             self._step(line, out)
             return
-        if block.extra_headers > len(block.others):
-            # Interleaved tracebacks still owe final exceptions: frames and exception
-            # lines belong to them, not to our message.
-            exception = EXCEPTION.match(line)
-            if line[:1] in (" ", "\t"):
-                self._state = _State.FRAMES
-                self._frame_line(line, out)
-                return
-            if exception:
-                self._exception_line(line, exception)
-                return
         if not stripped:
             block.pending_blank += 1
             return
@@ -452,6 +452,8 @@ class TracebackParser:
             block.keep(line)
             block.box = [line]
             self._state = _State.BOX
+        elif _foreign(line):
+            self._hold(line)
         else:
             # A separator with nothing after it: keep what the chain holds so far.
             self._unchain()
@@ -498,6 +500,50 @@ class TracebackParser:
             self._close(out, complete=bool(block.exc_type))
             self._step(line, out)
 
+    def _mixed_line(self, line: str, out: list[TracebackEvent]) -> None:
+        block = self._block
+        assert block is not None and block.mix is not None
+        mix = block.mix
+        stripped = line.strip()
+        explained = True
+        if stripped in (CAUSE, CONTEXT):
+            mix.separator()
+        elif line.startswith(HEADER):
+            if not mix.header():  # nothing waits for it: a traceback after the block
+                self._close(out, complete=True)
+                self._step(line, out)
+                return
+        elif line[:1] in (" ", "\t"):
+            block.add_frame(line)
+        elif not stripped:
+            if not mix.waiting:
+                block.pending_blank += 1  # part of a message if more of it follows
+                return
+        elif _foreign(line):
+            if not mix.waiting:
+                self._hold(line)  # the block ends here, unless a chain goes on after it
+                return
+            explained = False  # another writer's record, before its traceback
+        else:
+            exception = EXCEPTION.match(line)
+            explained = exception is not None and mix.exception(
+                exception["type"], exception["message"] or ""
+            )
+        mix.strays = 0 if explained else mix.strays + 1
+        if not explained and (
+            (not mix.waiting and (ends_with_header(line) or SYNTAX_FRAME.match(line)))
+            or mix.strays > MAX_MESSAGE_LINES
+        ):
+            self._close(out, complete=True)
+            self._step(line, out)
+            return
+        blanks = [""] * block.pending_blank
+        block.pending_blank = 0
+        if not explained:
+            mix.message([*blanks, line])
+        for kept in [*blanks, line]:
+            block.keep(kept)
+
     def _json_line(self, line: str, out: list[TracebackEvent]) -> bool:
         """A JSON log record with a traceback in one of its fields."""
         found = json_traceback(line, HEADER)
@@ -524,44 +570,14 @@ class TracebackParser:
     def _close(self, out: list[TracebackEvent], *, complete: bool) -> None:
         block = self._block
         assert block is not None
-        chain = list(block.done)
-        if block.exc_type:
-            chain.append(block.current())
-        if block.dropped:
-            block.lines.append(f"[errwatch: {block.dropped} more lines not kept]")
-        mixed = block.mixed or block.extra_headers > 0
-        incomplete = ExceptionInfo("<incomplete traceback>", "", tuple(block.frames))
-        final = chain[-1] if chain else incomplete
-        links: list[tuple[ExceptionInfo, tuple[ExceptionInfo, ...]]]
-        if mixed:
-            # One event per final exception seen; a header without one is incomplete.
-            links = [(info, (info,)) for info in [final, *block.others]]
-            missing = block.extra_headers + 1 - len(links)
-            links.extend((incomplete, ()) for _ in range(missing))
-        else:
-            links = [(final, tuple(chain))]
-        text = "\n".join(block.lines)
-        now = self._now()
-        stream = self.stream_of(block.prefix)
-        for info, info_chain in links:
-            event = TracebackEvent(
-                type=info.type,
-                message=info.message,
-                frames=tuple(block.frames) if mixed else info.frames,
-                chain=info_chain,
-                text=text,
-                source=self.source,
-                line_no=block.start_line,
-                arrived=now,
-                record=block.record,
-                complete=complete and info is not incomplete,
-                thread=block.thread,
-                uncertain=mixed,
-                prefix=block.prefix,
-                stream=stream,
-            )
-            self.incomplete += not event.complete
-            out.append(event)
+        events = block.events(
+            complete=complete,
+            source=self.source,
+            stream=self.stream_of(block.prefix),
+            now=self._now(),
+        )
+        self.incomplete += sum(not event.complete for event in events)
+        out.extend(events)
         self._block = None
         self._state = _State.IDLE
         self._lookback.clear()
@@ -576,7 +592,14 @@ _HANDLERS: dict[_State, Callable[[TracebackParser, str, list[TracebackEvent]], N
     _State.AFTER_BOX: TracebackParser._after_box_line,
     _State.INTERRUPTED: TracebackParser._interrupted_line,
     _State.SYNTAX: TracebackParser._syntax_line,
+    _State.MIXED: TracebackParser._mixed_line,
 }
+
+
+def _foreign(line: str) -> bool:
+    """A line another writer may have put inside a traceback: a log record, or the
+    ``Exception in thread`` line that introduces another thread's traceback."""
+    return bool(RECORD.match(line) or THREAD.match(line))
 
 
 def parse_lines(

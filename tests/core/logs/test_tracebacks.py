@@ -410,7 +410,8 @@ def test_the_corpus_holds_every_format(every_format: str) -> None:
     assert types.count("ZeroDivisionError") == 5
     assert {"KeyError", "RuntimeError", "SyntaxError", "TabError", "RecursionError"} <= set(types)
     assert [e.complete for e in events].count(False) == 2  # the SyntaxError and the end
-    assert events[-3].message.endswith(LONG_LINE_MARK)  # the long line, cut, in a message
+    # The long line, cut, continues the message of the exception line just before it.
+    assert events[-2].message.endswith(LONG_LINE_MARK)
 
 
 def test_line_by_line_and_bulk_give_the_same_events(every_format: str, tmp_path: Path) -> None:
