@@ -11,7 +11,8 @@ exceptions are each an event, marked uncertain.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from errwatch.core.logs.events import ExceptionInfo, Frame, TracebackEvent
@@ -141,17 +142,18 @@ class Block:
     def add_frame(self, line: str) -> None:
         """An indented line: a frame, its source line, or a caret/repetition line."""
         frames = self.frames
-        frame = FRAME.match(line)
-        if frame:
-            frames.append(
-                Frame(frame.group("file"), int(frame.group("line")), frame.group("func") or "?")
-            )
+        if 'File "' in line:
+            frame = frame_of(line)
+            if frame is not None:
+                frames.append(frame)
+                return
+        if not frames:
             return
-        repeated = REPEATED.match(line)
-        if repeated and frames:
-            frames[-1] = replace(frames[-1], repeated=int(repeated.group(1)))
-        elif frames and not frames[-1].source and not SOURCE_NOISE.match(line):
-            frames[-1] = replace(frames[-1], source=line.strip())
+        last = frames[-1]
+        if "[Previous line repeated " in line and (repeated := REPEATED.match(line)):
+            frames[-1] = Frame(last.file, last.line, last.function, last.source, int(repeated[1]))
+        elif not last.source and not SOURCE_NOISE.match(line):
+            frames[-1] = with_source(last, line.strip())
 
     def events(
         self, *, complete: bool, source: str, stream: str, now: float
@@ -196,6 +198,21 @@ class Block:
             )
             for info, info_chain, done in links
         ]
+
+
+@lru_cache(maxsize=4096)
+def frame_of(line: str) -> Frame | None:
+    """The frame a ``File "...", line N, in f`` line names (the same lines recur: kept)."""
+    frame = FRAME.match(line)
+    if frame is None:
+        return None
+    return Frame(frame["file"], int(frame["line"]), frame["func"] or "?")
+
+
+@lru_cache(maxsize=4096)
+def with_source(frame: Frame, source: str) -> Frame:
+    """A frame with its source line."""
+    return Frame(frame.file, frame.line, frame.function, source, frame.repeated)
 
 
 def reached_carets(block: Block) -> bool:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from errwatch.core.logs.events import TracebackEvent
 from errwatch.core.logs.framing import TOOL_STREAM, Framer, PrefixContext
-from errwatch.core.logs.lines import Buffer, decode_line, find
+from errwatch.core.logs.lines import Buffer, decode_line, find, last_lines
 from errwatch.core.logs.tracebacks import HEADER, LOOKBACK, TracebackParser
 
 HEADER_BYTES = HEADER.encode()
@@ -290,14 +290,8 @@ class Demux:
         """Lines with no anchor and no open stream's line: keep the last ones only."""
         if self.line_no is not None:
             self.line_no += data.count(b"\n", start, stop)
-        lines: list[str] = []
-        line_end = stop - 1
-        while len(lines) < LOOKBACK and line_end >= start:
-            line_start = max(start, data.rfind(b"\n", start, line_end) + 1)
-            lines.append(decode_line(data[line_start:line_end]))
-            line_end = line_start - 1
         kept = []
-        for raw in reversed(lines):
+        for raw in last_lines(data, start, stop, LOOKBACK):
             self.seq += 1
             kept.append((self.seq, raw))
         self.shared.add_raw(kept)

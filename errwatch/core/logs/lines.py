@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import ctypes
 import re
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 
 MAX_LINE = 1024 * 1024
 """Longer lines are cut here and marked, so memory stays bounded."""
@@ -77,7 +79,7 @@ def decode_line(raw: Buffer) -> str:
         raw = raw[:MAX_LINE]
     elif raw.endswith(b"\r"):
         raw = raw[:-1]
-    text = bytes(raw).decode("utf-8", "replace")
+    text = raw.decode("utf-8", "replace")
     if "\x00" in text:
         text = _NUL_RUN.sub("\ufffd", text)
     return text + LONG_LINE_MARK if marked else text
@@ -86,6 +88,81 @@ def decode_line(raw: Buffer) -> str:
 def strip_ansi(line: str) -> str:
     """Remove terminal colour codes (Python 3.13 with FORCE_COLOR, werkzeug's access log)."""
     return _ANSI.sub("", line) if "\x1b" in line else line
+
+
+def last_lines(data: Buffer, start: int, stop: int, count: int) -> list[str]:
+    """The last ``count`` lines of ``data[start:stop]`` (``stop`` is a line start), oldest
+    first, decoded."""
+    lines = list(islice(_newest_first(data, start, stop), count))
+    lines.reverse()
+    return lines
+
+
+def _newest_first(data: Buffer, start: int, stop: int) -> Iterator[str]:
+    line_end = stop - 1
+    while line_end >= start:
+        line_start = max(start, data.rfind(b"\n", start, line_end) + 1)
+        yield decode_line(data[line_start:line_end])
+        line_end = line_start - 1
+
+
+class RecentLines:
+    """The last ``size`` lines seen (colours removed), the newest of them possibly still
+    bytes of the buffer being read: most are never looked at, so they are decoded only
+    when asked for, newest first, or before the buffer changes (:meth:`settle`)."""
+
+    __slots__ = ("_data", "_lines", "_size", "_start", "_stop")
+
+    def __init__(self, size: int) -> None:
+        self._lines: deque[str] = deque(maxlen=size)
+        self._size = size
+        self._data: Buffer | None = None
+        self._start = self._stop = 0
+
+    def defer(self, data: Buffer, start: int, stop: int) -> None:
+        """The lines of ``data[start:stop]`` went by (``stop`` is a line start)."""
+        self.settle()
+        self._data, self._start, self._stop = data, start, stop
+
+    def settle(self) -> None:
+        """Decode the deferred lines: their buffer is about to change."""
+        data = self._data
+        if data is not None:
+            self._data = None
+            lines = last_lines(data, self._start, self._stop, self._size)
+            self._lines.extend(strip_ansi(line) for line in lines)
+
+    def append(self, line: str, /) -> None:
+        self.settle()
+        self._lines.append(line)
+
+    def extend(self, lines: Iterable[str], /) -> None:
+        self.settle()
+        self._lines.extend(lines)
+
+    def clear(self) -> None:
+        self._data = None
+        self._lines.clear()
+
+    def __len__(self) -> int:
+        self.settle()
+        return len(self._lines)
+
+    def __getitem__(self, index: int, /) -> str:
+        self.settle()
+        return self._lines[index]
+
+    def __reversed__(self) -> Iterator[str]:
+        data = self._data
+        if data is None:
+            return reversed(self._lines)
+        deferred = (strip_ansi(line) for line in _newest_first(data, self._start, self._stop))
+        return islice(_chain(deferred, self._lines), self._size)
+
+
+def _chain(newest: Iterator[str], older: deque[str]) -> Iterator[str]:
+    yield from newest
+    yield from reversed(older)
 
 
 Finder = Callable[[Buffer, bytes, int, int], int]

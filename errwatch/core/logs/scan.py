@@ -23,7 +23,8 @@ from errwatch.core.logs.events import TracebackEvent
 from errwatch.core.logs.framing import DETECT_LINES, Framer, Setting, detect
 from errwatch.core.logs.grouping import MAX_GROUPS, ErrorGroup, GroupStore
 from errwatch.core.logs.lines import LONG_LINE_MARK_BYTES, MAX_LINE, Buffer, decode_line, find
-from errwatch.core.logs.tracebacks import LOOKBACK, TracebackParser
+from errwatch.core.logs.repeats import Repeats
+from errwatch.core.logs.tracebacks import TracebackParser
 
 FILE_LINE = b"  File "
 _FILE_NEEDLE = b"\n" + FILE_LINE
@@ -57,6 +58,8 @@ class TracebackReader:
         self._clock = clock
         self.parser = TracebackParser(source, clock=clock, host=host)
         """The parser of unprefixed lines."""
+        self.repeats = Repeats()
+        """Tracebacks of unprefixed lines seen before, recognised from their bytes."""
         self.demux: Demux | None = None
         self._decided = prefix != "auto"
         self._provisional = False
@@ -196,8 +199,10 @@ class TracebackReader:
 
     def _feed_plain(self, data: Buffer, end: int) -> list[TracebackEvent]:
         parser = self.parser
+        repeats = self.repeats
         out: list[TracebackEvent] = []
         header_at = file_at = -2  # -2: not searched yet; -1: none until the end
+        opened = -1  # where the block read line by line began (-1: none, or not here)
         pos = 0
         while pos < end:
             if parser.at_rest:
@@ -210,14 +215,26 @@ class TracebackReader:
                     anchor = data.rfind(b"\n", pos, anchor) + 1 or pos
                 if anchor > pos:
                     count = data.count(b"\n", pos, anchor) if self.count_lines else None
-                    parser.skip(_last_lines(data, pos, anchor), count)
+                    parser.skip_bytes(data, pos, anchor, count)
                     pos = anchor
                     if pos >= end:
                         break
+                repeat = repeats.recall(data, pos, end)
+                if repeat is not None:
+                    out.append(parser.repeat(repeat))
+                    pos = repeat.stop
+                    continue
+                opened = pos
             newline = data.find(b"\n", pos, end)
             stop = newline if newline >= 0 else end
-            out.extend(parser.feed(decode_line(data[pos:stop])))
+            events = parser.feed(decode_line(data[pos:stop]))
+            if events:
+                if opened >= 0 and len(events) == 1:
+                    repeats.learn(data, opened, pos, events[0])
+                out.extend(events)
+                opened = -1 if parser.at_rest else pos  # the line that ended one opened one
             pos = stop + 1
+        parser.settle()
         return out
 
 
@@ -227,18 +244,6 @@ def _file_line(data: Buffer, pos: int, end: int) -> int:
         return pos
     found = find(data, _FILE_NEEDLE, pos, end)
     return found + 1 if found >= 0 else -1
-
-
-def _last_lines(data: Buffer, start: int, stop: int) -> list[str]:
-    """The last :data:`LOOKBACK` lines of ``data[start:stop]`` (``stop`` is a line start)."""
-    lines: list[str] = []
-    line_end = stop - 1
-    while len(lines) < LOOKBACK and line_end >= start:
-        line_start = max(start, data.rfind(b"\n", start, line_end) + 1)
-        lines.append(decode_line(data[line_start:line_end]))
-        line_end = line_start - 1
-    lines.reverse()
-    return lines
 
 
 def scan_fd(fd: int, reader: TracebackReader, window: int = WINDOW) -> list[TracebackEvent]:

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import re
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from enum import Enum, auto
+from enum import IntEnum, auto
 from typing import TYPE_CHECKING, Protocol
 
 from errwatch.core.logs.blocks import Block, Mix, reached_carets
 from errwatch.core.logs.events import CAUSE, CONTEXT, ExceptionInfo, TracebackEvent
 from errwatch.core.logs.exgroups import BOX_START, IN_BOX, box_closed, read_box
+from errwatch.core.logs.lines import RecentLines
 from errwatch.core.logs.logrecords import RECORD
 from errwatch.core.logs.tbformat import (
     EXCEPTION,
@@ -53,7 +53,7 @@ class Lookback(Protocol):
     def __reversed__(self) -> Iterator[str]: ...
 
 
-class State(Enum):
+class State(IntEnum):  # an int's hash: the handler of each line is looked up by state
     IDLE = auto()
     FRAMES = auto()  # after a header: frames and source lines
     MESSAGE = auto()  # after the exception line: message lines, notes
@@ -83,7 +83,11 @@ class LineMachine:
         self._now = clock
         self._state = State.IDLE
         self._block: Block | None = None
-        self._lookback: Lookback = lookback if lookback is not None else deque(maxlen=LOOKBACK)
+        self._recent: RecentLines | None = None
+        """The lines before a traceback, when no one else keeps them (a demultiplexer does)."""
+        if lookback is None:
+            lookback = self._recent = RecentLines(LOOKBACK)
+        self._lookback: Lookback = lookback
         self._context = context
         self._resume = State.FRAMES
         """The state an interrupted block goes back to if it goes on."""
@@ -152,7 +156,7 @@ class LineMachine:
         if exception and not RECORD.match(line):
             self._exception_line(line, exception)
             return
-        if _foreign(line):
+        if foreign(line):
             self._hold(line)
             return
         # Anything else: the block was cut off (a new record, another kind of line).
@@ -205,7 +209,7 @@ class LineMachine:
     def _interrupted_line(self, line: str, out: list[TracebackEvent]) -> None:
         block = self._block
         assert block is not None
-        if _foreign(line) and len(block.held) < HELD_LINES:
+        if foreign(line) and len(block.held) < HELD_LINES:
             block.held.append(line)  # the records of several other writers, one after another
             return
         held, block.held = block.held, []
@@ -241,13 +245,7 @@ class LineMachine:
         if stripped in (CAUSE, CONTEXT):
             self._chain(line, "cause" if stripped == CAUSE else "context")
             return
-        if (
-            line.startswith(HEADER)
-            or ends_with_header(line)
-            or BOX_START.match(line)
-            or _foreign(line)
-            or SYNTAX_FRAME.match(line)
-        ):
+        if ends_message(line):
             self._close(out, complete=True)
             self._step(line, out)
             return
@@ -289,7 +287,7 @@ class LineMachine:
             block.keep(line)
             block.box = [line]
             self._state = State.BOX
-        elif _foreign(line):
+        elif foreign(line):
             self._hold(line)
         else:
             # A separator with nothing after it: keep what the chain holds so far.
@@ -356,7 +354,7 @@ class LineMachine:
             if not mix.waiting:
                 block.pending_blank += 1  # part of a message if more of it follows
                 return
-        elif _foreign(line):
+        elif foreign(line):
             if not mix.waiting:
                 self._hold(line)  # the block ends here, unless a chain goes on after it
                 return
@@ -426,7 +424,19 @@ _HANDLERS: dict[State, Callable[[LineMachine, str, list[TracebackEvent]], None]]
 }
 
 
-def _foreign(line: str) -> bool:
+def ends_message(line: str) -> bool:
+    """Whether a line after an exception line ends its traceback (no chain separator):
+    the next traceback, a log record, another thread's."""
+    return bool(
+        line.startswith(HEADER)
+        or ends_with_header(line)
+        or BOX_START.match(line)
+        or foreign(line)
+        or SYNTAX_FRAME.match(line)
+    )
+
+
+def foreign(line: str) -> bool:
     """A line another writer may have put inside a traceback: a log record, or the
     ``Exception in thread`` line that introduces another thread's traceback."""
     return bool(RECORD.match(line) or THREAD.match(line))

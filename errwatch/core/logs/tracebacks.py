@@ -31,12 +31,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from itertools import chain
 
 from errwatch.core.logs.blocks import Block
 from errwatch.core.logs.events import ExceptionInfo, Frame, TracebackEvent
 from errwatch.core.logs.exgroups import BOX_START, box_closed
-from errwatch.core.logs.lines import strip_ansi
+from errwatch.core.logs.lines import Buffer, last_lines, strip_ansi
 from errwatch.core.logs.logrecords import RECORD, RecordContext, json_traceback, parse_record
+from errwatch.core.logs.repeats import Repeat
 from errwatch.core.logs.tbformat import (
     BOX_IN_LINE,
     HEADER,
@@ -100,6 +102,24 @@ class TracebackParser(LineMachine):
         them (at least the last :data:`LOOKBACK`). Same as feeding them one by one."""
         assert self._state is State.IDLE
         self._lookback.extend(strip_ansi(line) for line in lines[-LOOKBACK:])
+        self._skipped(count)
+
+    def skip_bytes(self, data: Buffer, start: int, stop: int, count: int | None) -> None:
+        """:meth:`skip` for the lines of ``data[start:stop]`` (``stop`` is a line start),
+        decoded only if a traceback asks for them; :meth:`settle` before ``data`` changes."""
+        if self._recent is None:
+            self.skip(last_lines(data, start, stop, LOOKBACK), count)
+            return
+        assert self._state is State.IDLE
+        self._recent.defer(data, start, stop)
+        self._skipped(count)
+
+    def settle(self) -> None:
+        """The buffer given to :meth:`skip_bytes` is about to change."""
+        if self._recent is not None:
+            self._recent.settle()
+
+    def _skipped(self, count: int | None) -> None:
         self.line_no = None if count is None or self.line_no is None else self.line_no + count
         self.last_line_at = self._now()
 
@@ -162,21 +182,58 @@ class TracebackParser(LineMachine):
         else:
             self._lookback.append(line)
 
-    def _open(self, line: str, state: State) -> None:
-        lookback = self._lookback
-        thread = THREAD.match(lookback[-1]) if lookback else None
-        record = next(
-            (parse_record(prev) for prev in reversed(lookback) if RECORD.match(prev)), None
+    def repeat(self, repeat: Repeat) -> TracebackEvent:
+        """At rest: the lines of a traceback of a known shape went by (see
+        :mod:`~errwatch.core.logs.repeats`). Same as feeding them one by one."""
+        assert self._state is State.IDLE
+        if self.line_no is not None:
+            self.line_no += 1
+        start_line = self.line_no
+        record, thread = self._opening()
+        if self.line_no is not None:
+            self.line_no += repeat.lines - 1
+        now = self.last_line_at = self._now()
+        chain = repeat.chain()
+        final = chain[-1]
+        return TracebackEvent(
+            type=final.type,
+            message=final.message,
+            frames=final.frames,
+            chain=chain,
+            text=repeat.text(),
+            source=self.source,
+            line_no=start_line,
+            arrived=now,
+            record=record,
+            thread=thread,
+            stream=self.stream_of(None),
         )
-        if record is None and self._context is not None and lookback and lookback[-1].strip():
-            # A stream of one process (a container, a unit): the line just before the
-            # traceback is its record, even without a time of its own (the prefix has it).
-            record = parse_record(lookback[-1])
-        lookback.clear()
-        self._block = Block(self.line_no, record, thread.group("thread") if thread else None)
+
+    def _open(self, line: str, state: State) -> None:
+        record, thread = self._opening()
+        self._block = Block(self.line_no, record, thread)
         self._block.prefix = self._context() if self._context is not None else None
         self._block.keep(line)
         self._state = state
+
+    def _opening(self) -> tuple[RecordContext | None, str | None]:
+        """The record and thread a traceback opening now has (from the lines before it,
+        which it uses up)."""
+        lookback = self._lookback
+        recent = reversed(lookback)  # newest first: most lines before it are never read
+        last = next(recent, None)
+        thread = THREAD.match(last) if last is not None else None
+        record = None
+        for prev in () if last is None else chain((last,), recent):
+            if RECORD.match(prev):
+                record = parse_record(prev)
+                break
+        if record is None and self._context is not None and last is not None and last.strip():
+            # A stream of one process (a container, a unit): the line just before the
+            # traceback is its record, even without a time of its own (the prefix has it).
+            record = parse_record(last)
+        lookback.clear()
+        return record, (thread["thread"] if thread else None)
 
     def _abandon(self, more: list[str], out: list[TracebackEvent]) -> None:
         """A headerless ``File`` line that no SyntaxError followed: plain lines after all."""

@@ -9,7 +9,6 @@ with another writer's.
 
 from __future__ import annotations
 
-import os
 import random
 from collections import Counter
 from pathlib import Path
@@ -17,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from errwatch.core.logs.events import TracebackEvent
-from errwatch.core.logs.scan import TracebackReader, scan_fd
+from errwatch.core.logs.scan import TracebackReader
 from errwatch.core.logs.tracebacks import parse_text
+from tests.core.logs.reading import in_windows
 from tests.realpython import WORKER_TYPES, workers_at_once
 
 MARKS = {
@@ -104,10 +104,5 @@ def test_bulk_reading_gives_the_events_of_line_by_line(tmp_path: Path) -> None:
     log = tmp_path / "workers.log"
     text = workers_at_once(log, names, logged=True, seed=7)
     expected = [(e.type, e.message, e.text, e.uncertain) for e in parse_text(text)]
-    for window in (101, 4096, 1 << 20):
-        fd = os.open(log, os.O_RDONLY)
-        try:
-            events = scan_fd(fd, TracebackReader(count_lines=False), window)
-        finally:
-            os.close(fd)
+    for _, events in in_windows(log, lambda: TracebackReader(count_lines=False)):
         assert [(e.type, e.message, e.text, e.uncertain) for e in events] == expected

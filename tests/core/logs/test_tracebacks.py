@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from errwatch.core.logs.tracebacks import TracebackEvent, TracebackParser, parse
 from errwatch.demo.stack import DemoApi
 from tests.conftest import wait_until
 from tests.core.logs import corpus
+from tests.core.logs.reading import in_windows
 
 
 def one(text: str) -> TracebackEvent:
@@ -415,7 +415,7 @@ def test_the_corpus_holds_every_format(every_format: str) -> None:
 
 
 def test_line_by_line_and_bulk_give_the_same_events(every_format: str, tmp_path: Path) -> None:
-    from errwatch.core.logs.scan import TracebackReader, scan_fd
+    from errwatch.core.logs.scan import TracebackReader
 
     expected = summary(line_by_line(every_format))
     data = every_format.encode()
@@ -423,12 +423,8 @@ def test_line_by_line_and_bulk_give_the_same_events(every_format: str, tmp_path:
     assert summary(whole.feed(data) + whole.finish()) == expected
     log = tmp_path / "all.log"
     log.write_bytes(data)
-    for window in (97, 4096, 1 << 20):
-        fd = os.open(log, os.O_RDONLY)
-        try:
-            assert summary(scan_fd(fd, TracebackReader(), window)) == expected, window
-        finally:
-            os.close(fd)
+    for window, events in in_windows(log, TracebackReader):
+        assert summary(events) == expected, window
 
 
 def test_following_a_file_written_in_random_pieces_gives_the_same_events(
