@@ -1,6 +1,6 @@
 """Prefixed lines -> one traceback parser per stream, still skipping in bulk.
 
-:class:`Demux` is what :class:`~errwatch.core.logs.scan.TracebackReader` uses once a
+:class:`Demux` is what :class:`~errwatch.core.logs.reader.TracebackReader` uses once a
 source's lines are known to carry a prefix. Each line is framed (its prefix stripped,
 its stream known) and fed to its stream's own :class:`TracebackParser`, so the lines of
 two containers writing at once never mix. While no traceback is open, lines are skipped

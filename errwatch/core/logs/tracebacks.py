@@ -1,7 +1,7 @@
 """Log lines -> Python traceback events.
 
 One :class:`TracebackParser` per log file is fed line by line. Live following and
-offline scans reach it through the same reader (:mod:`errwatch.core.logs.scan`), which
+offline scans reach it through the same reader (:mod:`errwatch.core.logs.reader`), which
 skips the lines that cannot start a traceback (:func:`is_anchor`) in bulk, so both
 paths give the same events.
 

@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from errwatch.core.logs.events import TracebackEvent
-from errwatch.core.logs.scan import TracebackReader, scan_fd
+from errwatch.core.logs.reader import TracebackReader
+from errwatch.core.logs.scan import scan_fd
 
 PIECES = (1, 7, 80, 500, 4096, 100_000)
 WINDOWS = (97, 4096, 1 << 20)

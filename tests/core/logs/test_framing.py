@@ -14,7 +14,7 @@ import pytest
 
 from errwatch.core.logs.events import TracebackEvent
 from errwatch.core.logs.framing import detect
-from errwatch.core.logs.scan import TracebackReader
+from errwatch.core.logs.reader import TracebackReader
 from tests.core.logs import corpus, prefixes
 from tests.core.logs.reading import in_pieces, in_windows
 from tests.realpython import logged

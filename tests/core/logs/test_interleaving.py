@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from errwatch.core.logs.events import TracebackEvent
-from errwatch.core.logs.scan import TracebackReader
+from errwatch.core.logs.reader import TracebackReader
 from errwatch.core.logs.tracebacks import parse_text
 from tests.core.logs.reading import in_windows
 from tests.realpython import WORKER_TYPES, workers_at_once

@@ -16,7 +16,7 @@ import pytest
 from benchmarks.bench_scan import dense_traceback
 from errwatch.core.logs.events import TracebackEvent
 from errwatch.core.logs.lines import decode_line
-from errwatch.core.logs.scan import TracebackReader
+from errwatch.core.logs.reader import TracebackReader
 from errwatch.core.logs.tracebacks import parse_lines
 from tests.core.logs import prefixes
 from tests.core.logs.reading import in_pieces, in_windows

@@ -415,7 +415,7 @@ def test_the_corpus_holds_every_format(every_format: str) -> None:
 
 
 def test_line_by_line_and_bulk_give_the_same_events(every_format: str, tmp_path: Path) -> None:
-    from errwatch.core.logs.scan import TracebackReader
+    from errwatch.core.logs.reader import TracebackReader
 
     expected = summary(line_by_line(every_format))
     data = every_format.encode()
@@ -431,7 +431,7 @@ def test_following_a_file_written_in_random_pieces_gives_the_same_events(
     every_format: str, tmp_path: Path
 ) -> None:
     from errwatch.core.logs.follow import FileTail
-    from errwatch.core.logs.scan import TracebackReader
+    from errwatch.core.logs.reader import TracebackReader
 
     expected = summary(line_by_line(every_format))
     data = every_format.encode()
@@ -455,7 +455,7 @@ def test_following_a_file_written_in_random_pieces_gives_the_same_events(
 
 
 def test_a_real_flask_log_with_werkzeug_colours(demo_api: DemoApi) -> None:
-    from errwatch.core.logs.scan import TracebackReader
+    from errwatch.core.logs.reader import TracebackReader
 
     with httpx.Client(base_url=demo_api.url, timeout=5) as client:
         client.get("/error", headers={"X-Errwatch-Injection": "run-9"})
