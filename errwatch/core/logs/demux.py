@@ -173,6 +173,8 @@ class Demux:
         """(line number, stream, prefix width) of the last line that carried the prefix:
         a line without it continues that stream, under that width (journald)."""
         self._continued = framer.multi and framer.continued
+        self._last: str | None = None
+        """The stream of the last line read."""
         self._heads: dict[str, tuple[int, str]] = {}
         """Per stream, the last line that carried its prefix (what a traceback's prefix
         says comes from there: its own line, or the line its entry began with)."""
@@ -236,7 +238,9 @@ class Demux:
         multi = self.framer.multi
         header_at = file_at = -2  # -2: not searched yet; -1: none until the end
         nexts: dict[str, int] = {}
-        follow = False  # the last line's stream is open: the next line may continue it
+        # The last line's stream is open: the next line may continue it (journald's
+        # entries go on under their first line), the last one of the previous read too.
+        follow = self._last in self.open
         pos = 0
         while pos < end:
             if not (self.open and (follow or not multi)):
@@ -258,7 +262,7 @@ class Demux:
                         break
             newline = data.find(b"\n", pos, end)
             stop = newline if newline >= 0 else end
-            key = self._line(decode_line(data[pos:stop]), out)
+            key = self._last = self._line(decode_line(data[pos:stop]), out)
             follow = key in self.open
             pos = stop + 1
         return out

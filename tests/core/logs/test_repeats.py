@@ -116,29 +116,34 @@ def test_the_dense_benchmark_log(tmp_path: Path) -> None:
     assert hits > 200
 
 
-@pytest.mark.parametrize("kind", ["compose", "journald"])
+@pytest.mark.parametrize("kind", ["compose", "journald", "journald entries"])
 def test_the_dense_log_prefixed(tmp_path: Path, kind: str) -> None:
-    """One parser per stream, skipping in bulk: the same events as the reference reader
-    on every path, and as the unprefixed log."""
+    """One parser per stream, skipping in bulk: the same events on every path, and as
+    the unprefixed log. Journal entries of several lines: a traceback goes on under its
+    record's first line, across the ends of reads."""
     lines = dense_sample(150).decode().splitlines()
-    prefixer = prefixes.compose_v2("web-1") if kind == "compose" else prefixes.journald("short-iso")
-    framed = (
-        prefixes.interleave(prefixer(lines), prefixes.compose_v2("worker-1")(["idle"] * 300))
-        if kind == "compose"
-        else prefixer(lines)
-    )
+    if kind == "compose":
+        framed = prefixes.interleave(
+            prefixes.compose_v2("web-1")(lines), prefixes.compose_v2("worker-1")(["idle"] * 300)
+        )
+    elif kind == "journald":
+        framed = prefixes.journald("short-iso")(lines)
+    else:
+        framed = prefixes.journald_entries(lines)
     data = ("\n".join(framed) + "\n").encode()
+
+    def summary(events: list[TracebackEvent]) -> list[tuple[object, ...]]:
+        return [
+            (e.type, e.message, e.frames, e.chain, e.text, e.complete, e.stream) for e in events
+        ]
+
     reference = TracebackReader()
-    expected = [
-        (e.type, e.message, e.frames, e.chain, e.text, e.complete, e.stream)
-        for e in reference.feed(data) + reference.finish()
-    ]
+    expected = summary(reference.feed(data) + reference.finish())
     bare = line_by_line(("\n".join(lines) + "\n").encode())
-    assert [row[:6] for row in expected] == [
-        (e.type, e.message, e.frames, e.chain, e.text, e.complete) for e in bare
-    ]
+    assert [row[:6] for row in expected] == [row[:6] for row in summary(bare)]
+    for seed in range(3):
+        assert summary(in_pieces(data, TracebackReader(), seed)) == expected, seed
     log = tmp_path / "prefixed.log"
     log.write_bytes(data)
     for window, events in in_windows(log, TracebackReader):
-        got = [(e.type, e.message, e.frames, e.chain, e.text, e.complete, e.stream) for e in events]
-        assert got == expected, window
+        assert summary(events) == expected, window
