@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from errwatch.core.logs.events import TracebackEvent
 from errwatch.core.logs.framing import TOOL_STREAM, Framer, PrefixContext
-from errwatch.core.logs.lines import Buffer, decode_line, find, last_lines
+from errwatch.core.logs.lines import Buffer, Search, decode_line, last_lines, searcher
 from errwatch.core.logs.tracebacks import HEADER, LOOKBACK, TracebackParser
 
 HEADER_BYTES = HEADER.encode()
@@ -234,6 +234,7 @@ class Demux:
 
     def feed(self, data: Buffer, end: int) -> list[TracebackEvent]:
         """Read ``data[:end]``, complete lines."""
+        search = searcher(data)
         out: list[TracebackEvent] = []
         multi = self.framer.multi
         header_at = file_at = -2  # -2: not searched yet; -1: none until the end
@@ -245,15 +246,17 @@ class Demux:
         while pos < end:
             if not (self.open and (follow or not multi)):
                 if header_at == -2 or 0 <= header_at < pos:
-                    header_at = find(data, HEADER_BYTES, pos, end)
+                    header_at = search(HEADER_BYTES, pos, end)
                 if file_at == -2 or 0 <= file_at < pos:
-                    file_at = find(data, FILE_ANCHOR, pos, end)
+                    file_at = search(FILE_ANCHOR, pos, end)
                 anchor = end
                 for at in (header_at, file_at):
                     if at >= 0:
                         anchor = min(anchor, max(pos, data.rfind(b"\n", pos, at) + 1))
                 for key in self.open:
-                    nexts[key] = self._next_of(key, data, pos, end, nexts.get(key, -2))
+                    nexts[key] = self._next_of(
+                        key, data, search, pos, end, cached=nexts.get(key, -2)
+                    )
                     anchor = min(anchor, nexts[key])
                 if anchor > pos:
                     self._skip(data, pos, anchor)
@@ -300,7 +303,9 @@ class Demux:
             kept.append((self.seq, raw))
         self.shared.add_raw(kept)
 
-    def _next_of(self, key: str, data: Buffer, pos: int, end: int, cached: int) -> int:
+    def _next_of(
+        self, key: str, data: Buffer, search: Search, pos: int, end: int, *, cached: int
+    ) -> int:
         """Start of the next line of stream ``key`` at or after ``pos`` (``end``: none)."""
         if cached >= pos:
             return cached
@@ -313,12 +318,12 @@ class Demux:
                 if at == 0 and data.startswith(needle[1:]):
                     line_start = 0
                 else:
-                    found = find(data, needle, max(at - 1, 0), end)
+                    found = search(needle, max(at - 1, 0), end)
                     if found < 0:
                         return end
                     line_start = found + 1
             else:
-                found = find(data, needle, at, end)
+                found = search(needle, at, end)
                 if found < 0:
                     return end
                 line_start = max(at, data.rfind(b"\n", at, found) + 1)

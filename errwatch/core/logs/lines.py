@@ -4,9 +4,10 @@ Both paths hand complete lines to one decoder, :func:`decode_line`, so a line re
 same whichever path saw it: over-long lines cut at :data:`MAX_LINE` and marked, a
 trailing CR dropped, invalid UTF-8 and NUL runs turned into replacement characters.
 
-:func:`find` is ``bytes.find`` made fast for short needles: glibc's ``memmem`` searches
-``b'\\n  File '`` about five times faster than CPython's own search, which decides
-whether ``errwatch scan`` keeps pace with grep (``bytes.find`` is the fallback).
+:func:`searcher` gives ``bytes.find`` made fast for short needles over one buffer:
+glibc's ``memmem`` searches ``b'\\n  File '`` about three to five times faster than
+CPython's own search over long stretches, which decides whether ``errwatch scan`` keeps
+pace with grep (``bytes.find`` is the fallback).
 """
 
 from __future__ import annotations
@@ -153,26 +154,31 @@ class RecentLines:
         return self._lines[index]
 
     def __reversed__(self) -> Iterator[str]:
-        data = self._data
-        if data is None:
+        if self._data is None:
             return reversed(self._lines)
-        deferred = (strip_ansi(line) for line in _newest_first(data, self._start, self._stop))
-        return islice(_chain(deferred, self._lines), self._size)
+        return self._newest_first()
+
+    def _newest_first(self) -> Iterator[str]:
+        data, start, size = self._data, self._start, self._size
+        assert data is not None
+        line_end = self._stop - 1
+        while line_end >= start and size:
+            line_start = max(start, data.rfind(b"\n", start, line_end) + 1)
+            yield strip_ansi(decode_line(data[line_start:line_end]))
+            line_end = line_start - 1
+            size -= 1
+        yield from islice(reversed(self._lines), size)
 
 
-def _chain(newest: Iterator[str], older: deque[str]) -> Iterator[str]:
-    yield from newest
-    yield from reversed(older)
+Search = Callable[[bytes, int, int], int]
+"""``haystack.find(needle, start, end)`` for one haystack."""
 
 
-Finder = Callable[[Buffer, bytes, int, int], int]
+def _python_searcher(haystack: Buffer) -> Search:
+    return haystack.find
 
 
-def _python_find(haystack: Buffer, needle: bytes, start: int, end: int) -> int:
-    return haystack.find(needle, start, end)
-
-
-def _libc_finder() -> Finder | None:
+def _libc_searcher() -> Callable[[Buffer], Search] | None:
     try:
         libc = ctypes.CDLL(None)
         memmem = libc.memmem
@@ -181,21 +187,28 @@ def _libc_finder() -> Finder | None:
     memmem.restype = ctypes.c_void_p
     memmem.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
 
-    def find(haystack: Buffer, needle: bytes, start: int, end: int) -> int:
-        end = min(end, len(haystack))
-        if end - start < len(needle) or start < 0:
-            return -1 if start >= 0 else haystack.find(needle, start, end)
+    def searcher(haystack: Buffer) -> Search:
+        size = len(haystack)
         if isinstance(haystack, bytearray):
             # from_buffer pins the bytearray (no resize) for as long as the view lives.
-            view = (ctypes.c_char * len(haystack)).from_buffer(haystack)
-            base = ctypes.addressof(view)
+            view: object = (ctypes.c_char * size).from_buffer(haystack)
+            base = ctypes.addressof(view)  # type: ignore[arg-type]
         else:
+            view = haystack
             base = ctypes.cast(ctypes.c_char_p(haystack), ctypes.c_void_p).value or 0
-        found = memmem(base + start, end - start, needle, len(needle))
-        return -1 if found is None else found - base
 
-    return find
+        def search(needle: bytes, start: int, end: int, _view: object = view) -> int:
+            end = min(end, size)
+            if end - start < len(needle) or start < 0:
+                return -1 if start >= 0 else haystack.find(needle, start, end)
+            found = memmem(base + start, end - start, needle, len(needle))
+            return -1 if found is None else found - base
+
+        return search
+
+    return searcher
 
 
-find: Finder = _libc_finder() or _python_find
-"""``haystack.find(needle, start, end)``, through memmem where the C library has it."""
+searcher: Callable[[Buffer], Search] = _libc_searcher() or _python_searcher
+"""A search of one haystack for short needles, through memmem where the C library has
+it (the haystack cannot be resized while the search lives)."""

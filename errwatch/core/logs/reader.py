@@ -19,7 +19,7 @@ from collections.abc import Callable
 from errwatch.core.logs.demux import HEADER_BYTES, Demux
 from errwatch.core.logs.events import TracebackEvent
 from errwatch.core.logs.framing import DETECT_LINES, Framer, Setting, detect
-from errwatch.core.logs.lines import Buffer, decode_line, find
+from errwatch.core.logs.lines import Buffer, Search, decode_line, searcher
 from errwatch.core.logs.repeats import Repeats
 from errwatch.core.logs.tracebacks import TracebackParser
 
@@ -194,6 +194,7 @@ class TracebackReader:
     def _feed_plain(self, data: Buffer, end: int) -> list[TracebackEvent]:
         parser = self.parser
         repeats = self.repeats
+        search = searcher(data)
         out: list[TracebackEvent] = []
         header_at = file_at = -2  # -2: not searched yet; -1: none until the end
         opened = -1  # where the block read line by line began (-1: none, or not here)
@@ -201,9 +202,9 @@ class TracebackReader:
         while pos < end:
             if parser.at_rest:
                 if header_at == -2 or 0 <= header_at < pos:
-                    header_at = find(data, HEADER_BYTES, pos, end)
+                    header_at = search(HEADER_BYTES, pos, end)
                 if file_at == -2 or 0 <= file_at < pos:
-                    file_at = _file_line(data, pos, end)
+                    file_at = _file_line(data, search, pos, end)
                 anchor = min((at for at in (header_at, file_at) if at >= 0), default=end)
                 if anchor == header_at:
                     anchor = data.rfind(b"\n", pos, anchor) + 1 or pos
@@ -232,9 +233,9 @@ class TracebackReader:
         return out
 
 
-def _file_line(data: Buffer, pos: int, end: int) -> int:
+def _file_line(data: Buffer, search: Search, pos: int, end: int) -> int:
     """Start of the next line beginning with ``  File `` (``pos`` is a line start)."""
     if data.startswith(FILE_LINE, pos) and pos + len(FILE_LINE) <= end:
         return pos
-    found = find(data, _FILE_NEEDLE, pos, end)
+    found = search(_FILE_NEEDLE, pos, end)
     return found + 1 if found >= 0 else -1

@@ -4,14 +4,16 @@ Recurring tracebacks are the norm (one bug, thousands of times). Their lines rep
 but for the message of each exception line (an id, an address, a count) and the log
 record before them (a time). :class:`Repeats` keeps what the parser made of a
 traceback whose bytes are exactly its text (no colours, no margin, no CR, nothing cut),
-keyed by its *shape*: its bytes with the message of each exception line taken out.
+keyed by its *shape*: its bytes with the message of each exception line taken out,
+those inside an ExceptionGroup's box included.
 
 A block at rest that has a known shape and ends the same way (its last exception line
-followed by a line that ends a traceback) gives the same events but for those messages
-and its own record: the parser would see the same lines in the same states, and the
-state machine reads an exception line the same whatever its message
+followed by a line that ends a traceback, or its box followed by a line that is no
+part of it) gives the same events but for those messages and its own record: the
+parser would see the same lines in the same states, and the state machine, like the box
+reader, reads an exception line the same whatever its message
 (:func:`exception_marker`). Anything else is read line by line, as before: a new
-traceback, an ExceptionGroup box, interleaved writers, a message of several lines, a
+traceback, interleaved writers, a message of several lines, a member's own chain, a
 cut one. Both the scan and live following go through here, so both paths still give
 the same events.
 """
@@ -23,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from errwatch.core.logs.events import CAUSE, CONTEXT, ExceptionInfo, TracebackEvent
+from errwatch.core.logs.exgroups import IN_BOX
 from errwatch.core.logs.lines import Buffer, decode_line, strip_ansi
 from errwatch.core.logs.logrecords import RECORD
 from errwatch.core.logs.tbformat import EXCEPTION, HEADER, MAX_BLOCK_CHARS
@@ -33,15 +36,21 @@ MAX_BYTES = min(64 * 1024, MAX_BLOCK_CHARS // 2)
 KNOWN = 1024
 """Shapes kept per source; past it the oldest is forgotten."""
 
-_UNINDENTED = re.compile(rb"\n[^ \t\r\n]")  # a literal first: searched at memchr speed
-_SEPARATORS = (HEADER.encode(), CAUSE.encode(), CONTEXT.encode(), b'File "')
+# A line that may be an exception line: unindented, or the content of a box's line
+# ("    | ValueError: x"). A literal first, so the bytes are searched at memchr speed.
+_CANDIDATE = re.compile(rb"\n(?: +\| )?[^ \t\r\n]")
+_CANDIDATE_TEXT = re.compile(r"(?: +\| )?[^ \t\r\n]")
+_SEPARATORS = (HEADER, CAUSE, CONTEXT, 'File "')
+"""Lines (or box contents) that are part of a shape as they are."""
+_SEPARATOR_BYTES = tuple(text.encode() for text in _SEPARATORS)
 _CHAIN_GOES_ON = (b"", CAUSE.encode(), CONTEXT.encode())
-"""Unindented lines of a traceback that are part of its shape as they are."""
+_AFTER_BOX = "after the box"
+"""The last part of the shape of a block that ended with its ExceptionGroup box."""
 
 Marker = tuple[str, bool, bool]
 """An exception line without its message: its type, whether a colon follows, whether
 a message does."""
-Shape = tuple[bytes | Marker, ...]
+Shape = tuple[bytes | Marker | str, ...]
 
 
 def exception_marker(line: str) -> Marker | None:
@@ -52,6 +61,12 @@ def exception_marker(line: str) -> Marker | None:
     return found["type"], ":" in line[len(found["type"]) :], found["message"] is not None
 
 
+def _message(content: str) -> str:
+    found = EXCEPTION.match(content)
+    assert found is not None
+    return (found["message"] or "").rstrip()
+
+
 @dataclass(frozen=True, slots=True)
 class Template:
     """What the parser made of a traceback, less the messages of its exception lines."""
@@ -59,7 +74,7 @@ class Template:
     lines: tuple[str, ...]
     """The text's lines."""
     slots: tuple[int, ...]
-    """Which of them are exception lines, in the order of the chain."""
+    """Which of them are exception lines (in a box or not), in the order printed."""
     chain: tuple[ExceptionInfo, ...]
 
 
@@ -71,6 +86,8 @@ class Repeat:
     template: Template
     exceptions: tuple[str, ...]
     """Its exception lines, decoded."""
+    messages: tuple[str, ...]
+    """Their messages."""
     stop: int
     """Where its bytes end (the line that ends it starts there)."""
 
@@ -85,13 +102,28 @@ class Repeat:
         return "\n".join(lines)
 
     def chain(self) -> tuple[ExceptionInfo, ...]:
-        chain = []
-        for info, line in zip(self.template.chain, self.exceptions, strict=True):
-            found = EXCEPTION.match(line)
-            assert found is not None
-            message = (found["message"] or "").rstrip()
-            chain.append(ExceptionInfo(info.type, message, info.frames, info.relation))
-        return tuple(chain)
+        return _with_messages(self.template.chain, iter(self.messages))
+
+
+def _printed(chain: tuple[ExceptionInfo, ...]) -> Iterator[ExceptionInfo]:
+    """A chain's exceptions in the order their lines are printed: each before the
+    members of its group."""
+    for info in chain:
+        yield info
+        for member in info.group:
+            yield from _printed((member,))
+
+
+def _with_messages(
+    chain: tuple[ExceptionInfo, ...], messages: Iterator[str]
+) -> tuple[ExceptionInfo, ...]:
+    """``chain`` with new messages, taken in the order printed."""
+    rebuilt = []
+    for info in chain:
+        message = next(messages)
+        group = tuple(_with_messages((member,), messages)[0] for member in info.group)
+        rebuilt.append(ExceptionInfo(info.type, message, info.frames, info.relation, group))
+    return tuple(rebuilt)
 
 
 class Repeats:
@@ -111,40 +143,53 @@ class Repeats:
             not event.complete
             or event.uncertain
             or stop - start > MAX_BYTES
-            or any(info.group for info in event.chain)
             or data[start:stop] != event.text.encode() + b"\n"
         ):
             return
         lines = event.text.split("\n")
-        slots = tuple(i for i, line in enumerate(lines) if exception_marker(line) is not None)
-        if len(slots) != len(event.chain):
-            return
-        for slot, info in zip(slots, event.chain, strict=True):
-            found = EXCEPTION.match(lines[slot])
-            assert found is not None
-            if (found["type"], (found["message"] or "").rstrip()) != (info.type, info.message):
-                return  # a message of several lines: its exception line is not all of it
+        slots, exceptions = [], []
+        for index in range(1, len(lines)):
+            content = _content(lines[index])
+            if content is not None and exception_marker(content) is not None:
+                slots.append(index)
+                exceptions.append(content)
+        printed = list(_printed(event.chain))
+        if len(printed) != len(slots):
+            return  # a message of several lines, a member's own chain: read line by line
+        for info, content in zip(printed, exceptions, strict=True):
+            if (content.split(":", 1)[0], _message(content)) != (info.type, info.message):
+                return
         shape = _shape(data, start, stop)
         if shape is None:
             return
         if len(self._known) >= self._size:
             del self._known[next(iter(self._known))]
-        self._known[shape] = Template(tuple(lines), slots, event.chain)
+        self._known[shape] = Template(tuple(lines), tuple(slots), event.chain)
 
     def recall(self, data: Buffer, start: int, end: int) -> Repeat | None:
         """The traceback at ``start`` (a line at rest that can open one), if it repeats a
         known shape and ends before ``end`` the way it did."""
         if not self._known:
             return None
-        parts: list[bytes | Marker] = []
-        exceptions: list[str] = []
+        parts: list[bytes | Marker | str] = []
+        lines: list[str] = []
+        messages: list[str] = []
         chunk = start
-        for at, line_end, line, marker in _unindented(data, start, min(end, start + MAX_BYTES)):
+        for at, body, line_end, line, marker in _candidates(
+            data, start, min(end, start + MAX_BYTES)
+        ):
             if marker is None:
+                if body == at:  # perhaps the line after the block's box
+                    template = self._known.get((*parts, bytes(data[chunk:at]), _AFTER_BOX))
+                    if template is not None and _ends_box(line):
+                        return self._hit(template, lines, messages, at)
                 return None  # a record, or text the shapes kept never hold
-            parts += (bytes(data[chunk:at]), marker)
-            exceptions.append(line)
+            parts += (bytes(data[chunk:body]), marker)
+            lines.append(line)
+            messages.append(_message(line[body - at :]))
             chunk = line_end
+            if body != at:
+                continue  # in a box: the block goes on at least to the box's end
             after_end = data.find(b"\n", line_end + 1, end)
             if after_end < 0:
                 return None  # what follows is not there yet: read it line by line
@@ -152,39 +197,64 @@ class Repeats:
             if template is not None:
                 after = strip_ansi(decode_line(data[line_end + 1 : after_end]))
                 if ends_message(after):
-                    self.hits += 1
-                    return Repeat(template, tuple(exceptions), line_end + 1)
+                    return self._hit(template, lines, messages, line_end + 1)
             if data[line_end + 1 : after_end].strip() not in _CHAIN_GOES_ON:
                 return None  # more message lines, or no traceback at all
         return None
 
+    def _hit(self, template: Template, lines: list[str], messages: list[str], stop: int) -> Repeat:
+        self.hits += 1
+        return Repeat(template, tuple(lines), tuple(messages), stop)
+
+
+def _ends_box(line: str) -> bool:
+    """Whether a line after a box ends the block (no more box, no chain separator)."""
+    stripped = line.strip()
+    return bool(stripped) and stripped not in (CAUSE, CONTEXT) and not IN_BOX.match(line)
+
+
+def _content(line: str) -> str | None:
+    """The part of a line that may be an exception line (the line, or a box line's
+    content), or None; the same lines as :func:`_candidates` finds in bytes."""
+    found = _CANDIDATE_TEXT.match(line)
+    if found is None:
+        return None
+    content = line[found.end() - 1 :]
+    return None if content.startswith(_SEPARATORS) else content
+
 
 def _shape(data: Buffer, start: int, stop: int) -> Shape | None:
     """The shape of the block ``data[start:stop]``, as :meth:`Repeats.recall` sees it."""
-    parts: list[bytes | Marker] = []
+    parts: list[bytes | Marker | str] = []
     chunk = start
-    for at, line_end, _, marker in _unindented(data, start, stop):
+    last_top = False
+    for at, body, line_end, _, marker in _candidates(data, start, stop):
         if marker is None:
             return None
-        parts += (bytes(data[chunk:at]), marker)
+        parts += (bytes(data[chunk:body]), marker)
         chunk = line_end
-    return (*parts, bytes(data[chunk:stop]))
+        last_top = body == at
+    if last_top and chunk + 1 == stop:  # ended after its last exception line
+        return (*parts, b"\n")
+    return (*parts, bytes(data[chunk:stop]), _AFTER_BOX)
 
 
-def _unindented(
+def _candidates(
     data: Buffer, start: int, stop: int
-) -> Iterator[tuple[int, int, str, Marker | None]]:
-    """The lines of a block begun at ``start`` that its shape does not keep as they are
-    (its first line aside): where each starts and ends, its text, its exception marker."""
+) -> Iterator[tuple[int, int, int, str, Marker | None]]:
+    """The lines of a block begun at ``start`` its shape does not keep as they are (the
+    first line aside): where each starts, where the part that may be an exception line
+    starts, where it ends, its text, its exception marker."""
     first = data.find(b"\n", start, stop)
     if first < 0:
         return
-    for unindented in _UNINDENTED.finditer(data, first, stop):
-        at = unindented.start() + 1
-        if data.startswith(_SEPARATORS, at):
+    for candidate in _CANDIDATE.finditer(data, first, stop):
+        at = candidate.start() + 1
+        body = candidate.end() - 1
+        if data.startswith(_SEPARATOR_BYTES, body):
             continue
         line_end = data.find(b"\n", at, stop)
         if line_end < 0:
             return
         line = strip_ansi(decode_line(data[at:line_end]))
-        yield at, line_end, line, exception_marker(line)
+        yield at, body, line_end, line, exception_marker(line[body - at :])

@@ -93,6 +93,8 @@ class LineMachine:
         """The state an interrupted block goes back to if it goes on."""
         self.last_line_at = 0.0
         self.incomplete = 0
+        self._escaped: dict[str, tuple[tuple[TracebackEvent, ...], int]] = {}
+        """Tracebacks escaped in JSON records, parsed, for their repeats (by their text)."""
 
     def _end(self, out: list[TracebackEvent]) -> None:
         block = self._block
@@ -428,10 +430,10 @@ def ends_message(line: str) -> bool:
     """Whether a line after an exception line ends its traceback (no chain separator):
     the next traceback, a log record, another thread's."""
     return bool(
-        line.startswith(HEADER)
+        foreign(line)  # most often: the next log record
+        or line.startswith(HEADER)
         or ends_with_header(line)
         or BOX_START.match(line)
-        or foreign(line)
         or SYNTAX_FRAME.match(line)
     )
 

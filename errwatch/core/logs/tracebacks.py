@@ -65,6 +65,10 @@ __all__ = [
 ]
 
 
+ESCAPED_KEPT = 256
+"""Tracebacks escaped in JSON records kept parsed (per parser), for their repeats."""
+
+
 class TracebackParser(LineMachine):
     """Incremental parser for one log file; ``feed`` each line, collect events."""
 
@@ -254,14 +258,29 @@ class TracebackParser(LineMachine):
         if found is None:
             return False
         context, text = found
-        nested = TracebackParser(self.source, clock=self._now)
+        known = self._escaped.get(text)
+        if known is None:  # the same traceback again: its parse is the same
+            nested = TracebackParser(self.source, clock=self._now)
+            known = (tuple(parse_lines(text.splitlines(), nested)), nested.incomplete)
+            if len(self._escaped) >= ESCAPED_KEPT:
+                del self._escaped[next(iter(self._escaped))]
+            self._escaped[text] = known
+        events, incomplete = known
         prefix = self._context() if self._context is not None else None
         stream = self.stream_of(prefix)
-        for event in parse_lines(text.splitlines(), nested):
-            out.append(
-                replace(event, line_no=self.line_no, record=context, prefix=prefix, stream=stream)
+        now = self._now()
+        out.extend(
+            replace(
+                event,
+                line_no=self.line_no,
+                arrived=now,
+                record=context,
+                prefix=prefix,
+                stream=stream,
             )
-        self.incomplete += nested.incomplete
+            for event in events
+        )
+        self.incomplete += incomplete
         return True
 
     def _chain_of(self, lines: list[str]) -> list[ExceptionInfo]:
