@@ -1,6 +1,6 @@
 """Prefixed lines -> one traceback parser per stream, still skipping in bulk.
 
-:class:`Demux` is what :class:`~errwatch.core.logs.scan.TracebackReader` uses once a
+:class:`Demux` is what :class:`~errwatch.core.logs.reader.TracebackReader` uses once a
 source's lines are known to carry a prefix. Each line is framed (its prefix stripped,
 its stream known) and fed to its stream's own :class:`TracebackParser`, so the lines of
 two containers writing at once never mix. While no traceback is open, lines are skipped
@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from errwatch.core.logs.events import TracebackEvent
 from errwatch.core.logs.framing import TOOL_STREAM, Framer, PrefixContext
-from errwatch.core.logs.lines import Buffer, decode_line, find
+from errwatch.core.logs.lines import Buffer, Search, decode_line, last_lines, searcher
 from errwatch.core.logs.tracebacks import HEADER, LOOKBACK, TracebackParser
 
 HEADER_BYTES = HEADER.encode()
@@ -173,6 +173,8 @@ class Demux:
         """(line number, stream, prefix width) of the last line that carried the prefix:
         a line without it continues that stream, under that width (journald)."""
         self._continued = framer.multi and framer.continued
+        self._last: str | None = None
+        """The stream of the last line read."""
         self._heads: dict[str, tuple[int, str]] = {}
         """Per stream, the last line that carried its prefix (what a traceback's prefix
         says comes from there: its own line, or the line its entry began with)."""
@@ -232,24 +234,29 @@ class Demux:
 
     def feed(self, data: Buffer, end: int) -> list[TracebackEvent]:
         """Read ``data[:end]``, complete lines."""
+        search = searcher(data)
         out: list[TracebackEvent] = []
         multi = self.framer.multi
         header_at = file_at = -2  # -2: not searched yet; -1: none until the end
         nexts: dict[str, int] = {}
-        follow = False  # the last line's stream is open: the next line may continue it
+        # The last line's stream is open: the next line may continue it (journald's
+        # entries go on under their first line), the last one of the previous read too.
+        follow = self._last in self.open
         pos = 0
         while pos < end:
             if not (self.open and (follow or not multi)):
                 if header_at == -2 or 0 <= header_at < pos:
-                    header_at = find(data, HEADER_BYTES, pos, end)
+                    header_at = search(HEADER_BYTES, pos, end)
                 if file_at == -2 or 0 <= file_at < pos:
-                    file_at = find(data, FILE_ANCHOR, pos, end)
+                    file_at = search(FILE_ANCHOR, pos, end)
                 anchor = end
                 for at in (header_at, file_at):
                     if at >= 0:
                         anchor = min(anchor, max(pos, data.rfind(b"\n", pos, at) + 1))
                 for key in self.open:
-                    nexts[key] = self._next_of(key, data, pos, end, nexts.get(key, -2))
+                    nexts[key] = self._next_of(
+                        key, data, search, pos, end, cached=nexts.get(key, -2)
+                    )
                     anchor = min(anchor, nexts[key])
                 if anchor > pos:
                     self._skip(data, pos, anchor)
@@ -258,7 +265,7 @@ class Demux:
                         break
             newline = data.find(b"\n", pos, end)
             stop = newline if newline >= 0 else end
-            key = self._line(decode_line(data[pos:stop]), out)
+            key = self._last = self._line(decode_line(data[pos:stop]), out)
             follow = key in self.open
             pos = stop + 1
         return out
@@ -290,19 +297,15 @@ class Demux:
         """Lines with no anchor and no open stream's line: keep the last ones only."""
         if self.line_no is not None:
             self.line_no += data.count(b"\n", start, stop)
-        lines: list[str] = []
-        line_end = stop - 1
-        while len(lines) < LOOKBACK and line_end >= start:
-            line_start = max(start, data.rfind(b"\n", start, line_end) + 1)
-            lines.append(decode_line(data[line_start:line_end]))
-            line_end = line_start - 1
         kept = []
-        for raw in reversed(lines):
+        for raw in last_lines(data, start, stop, LOOKBACK):
             self.seq += 1
             kept.append((self.seq, raw))
         self.shared.add_raw(kept)
 
-    def _next_of(self, key: str, data: Buffer, pos: int, end: int, cached: int) -> int:
+    def _next_of(
+        self, key: str, data: Buffer, search: Search, pos: int, end: int, *, cached: int
+    ) -> int:
         """Start of the next line of stream ``key`` at or after ``pos`` (``end``: none)."""
         if cached >= pos:
             return cached
@@ -315,12 +318,12 @@ class Demux:
                 if at == 0 and data.startswith(needle[1:]):
                     line_start = 0
                 else:
-                    found = find(data, needle, max(at - 1, 0), end)
+                    found = search(needle, max(at - 1, 0), end)
                     if found < 0:
                         return end
                     line_start = found + 1
             else:
-                found = find(data, needle, at, end)
+                found = search(needle, at, end)
                 if found < 0:
                     return end
                 line_start = max(at, data.rfind(b"\n", at, found) + 1)

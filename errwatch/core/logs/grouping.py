@@ -15,7 +15,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import lru_cache
 
 from errwatch.core.logs.events import Frame, TracebackEvent
 
@@ -75,22 +76,51 @@ def _members(event: TracebackEvent) -> str:
 
 def fingerprint_parts(event: TracebackEvent) -> tuple[str, ...]:
     """The values the fingerprint is made of, for "why grouped"."""
-    frames = in_app_frames(event.frames) or event.frames
     parts = [f"type: {event.type}"]
     if event.exceptions:
         parts.append(f"members: {_members(event)}")
-    usable = [frame for frame in frames if frame.function != "?" or frame.source]
+    usable = _frame_parts(event.frames)[0]
     if usable and not event.uncertain:
-        parts.extend(
-            f"frame: {module_name(f.file)} | {f.function} | {' '.join(f.source.split())}"
-            for f in usable
-        )
+        parts.extend(usable)
     else:
         why = " (interleaved lines: frames not used)" if event.uncertain else ""
-        parts.append(f"message: {normalise_message(event.message)}{why}")
+        parts.append(f"message: {_normalised(event.message)}{why}")
     return tuple(parts)
 
 
+def _frame_parts(frames: tuple[Frame, ...]) -> tuple[tuple[str, ...], Frame | None]:
+    """The frames' share of a fingerprint, and the location: a recurring traceback has
+    the same frames every time (computed once; a repeat has the very same tuple)."""
+    seen = _SEEN_FRAMES.get(id(frames))
+    if seen is not None and seen[0] is frames:
+        return seen[1]
+    if len(_SEEN_FRAMES) >= 4096:
+        _SEEN_FRAMES.clear()
+    found = _frame_parts_of(frames)
+    _SEEN_FRAMES[id(frames)] = (frames, found)  # holding the tuple keeps its id unique
+    return found
+
+
+_SEEN_FRAMES: dict[int, tuple[tuple[Frame, ...], tuple[tuple[str, ...], Frame | None]]] = {}
+
+
+@lru_cache(maxsize=4096)
+def _frame_parts_of(frames: tuple[Frame, ...]) -> tuple[tuple[str, ...], Frame | None]:
+    chosen = in_app_frames(frames) or frames
+    usable = [frame for frame in chosen if frame.function != "?" or frame.source]
+    parts = tuple(
+        f"frame: {module_name(f.file)} | {f.function} | {' '.join(f.source.split())}"
+        for f in usable
+    )
+    return parts, (chosen[-1] if chosen else None)
+
+
+@lru_cache(maxsize=4096)
+def _normalised(message: str) -> str:
+    return normalise_message(message)
+
+
+@lru_cache(maxsize=4096)
 def fingerprint(parts: tuple[str, ...]) -> str:
     """A short stable digest of the parts."""
     return hashlib.sha1("\n".join(parts).encode("utf-8")).hexdigest()[:16]
@@ -98,8 +128,7 @@ def fingerprint(parts: tuple[str, ...]) -> str:
 
 def location(event: TracebackEvent) -> Frame | None:
     """The innermost in-app frame (or innermost frame when none is in-app)."""
-    frames = in_app_frames(event.frames) or event.frames
-    return frames[-1] if frames else None
+    return _frame_parts(event.frames)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,19 +273,22 @@ class GroupStore:
                 self.dropped += 1
             self._groups[key] = group
             return group, True
-        group = replace(
-            group,
+        # Like Sentry, the group shows its newest complete event: where the code is now.
+        complete = event.complete
+        group = ErrorGroup(
+            fingerprint=key,
+            parts=group.parts,
+            type=group.type,
+            message=event.message if complete else group.message,
+            location=location(event) if complete else group.location,
             count=group.count + 1,
             first_seen=min(group.first_seen, at),
             last_seen=max(group.last_seen, at),
+            sample=event if complete or not group.sample.complete else group.sample,
             minutes=_bump_minutes(group.minutes, group.last_seen, at),
-            # Like Sentry, the group shows its newest complete event: where the code is now.
-            message=event.message if event.complete else group.message,
-            location=location(event) if event.complete else group.location,
-            sample=event if event.complete or not group.sample.complete else group.sample,
-            incomplete=group.incomplete + int(not event.complete),
+            incomplete=group.incomplete + (not complete),
             injected=group.injected + injected,
-            uncertain=group.uncertain + int(event.uncertain),
+            uncertain=group.uncertain + event.uncertain,
             sources=count_source(group.sources, event.stream or event.source),
         )
         del self._groups[key]  # to the end: the most recently updated

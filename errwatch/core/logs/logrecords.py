@@ -64,32 +64,41 @@ def parse_timestamp(text: str) -> tuple[float | None, str | None]:
     stamp = _TIMESTAMP.search(text)
     if stamp is None:
         return None, None
-    parts = stamp.groupdict()
-    frac = (parts["frac"] or "0")[:6].ljust(6, "0")
-    try:
-        moment = datetime(
-            int(parts["y"]),
-            int(parts["mo"]),
-            int(parts["d"]),
-            int(parts["h"]),
-            int(parts["mi"]),
-            int(parts["s"]),
-            int(frac),
-        )
-    except ValueError:
+    year, month, day, hour, minute, second, frac, tz = stamp.groups()
+    base = _minute((year, month, day, hour, minute, tz or ""))
+    if base is None or int(second) > 59:
         return None, None
-    tz = parts["tz"]
-    if tz:
-        offset = timedelta(0)
-        if tz != "Z":
-            digits = tz[1:].replace(":", "")
-            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-            offset = -offset if tz[0] == "-" else offset
-        return moment.replace(tzinfo=timezone(offset)).timestamp(), stamp.group(0)
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    if tz:  # as datetime.timestamp() computes it, to the same last bit
+        return ((int(base) + int(second)) * 10**6 + micro) / 10**6, stamp.group(0)
+    return base + int(second) + micro / 1e6, stamp.group(0)
+
+
+_MINUTES: dict[tuple[str, str, str, str, str, str], float | None] = {}
+
+
+def _minute(key: tuple[str, str, str, str, str, str]) -> float | None:
+    """Epoch seconds at the start of a minute (records of one minute share it)."""
+    if key in _MINUTES:
+        return _MINUTES[key]
+    if len(_MINUTES) >= 4096:
+        _MINUTES.clear()
+    year, month, day, hour, minute, tz = key
     try:
-        return time.mktime(moment.timetuple()) + moment.microsecond / 1e6, stamp.group(0)
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute))
+        if tz:
+            offset = timedelta(0)
+            if tz != "Z":
+                digits = tz[1:].replace(":", "")
+                offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+                offset = -offset if tz[0] == "-" else offset
+            start: float | None = moment.replace(tzinfo=timezone(offset)).timestamp()
+        else:
+            start = time.mktime(moment.timetuple())
     except (OverflowError, ValueError):
-        return None, None
+        start = None
+    _MINUTES[key] = start
+    return start
 
 
 def _context(
@@ -97,32 +106,67 @@ def _context(
     when: tuple[float | None, str | None],
     level: str | None,
     logger: str | None,
-    message: str,
+    found: tuple[str | None, str | None, str | None],
 ) -> RecordContext:
-    route = _FLASK.search(message) or _GUNICORN.search(message)
-    injection = _INJECTION.search(message)
+    route, method, injection = found
     return RecordContext(
         line=line[:RECORD_LINE_KEPT],
         timestamp=when[0],
         logged_at=when[1],
         level=level,
         logger=logger,
-        route=route.group("route") if route else None,
-        method=route.group("method") if route else None,
-        injection=injection.group("run") if injection else None,
+        route=route,
+        method=method,
+        injection=injection,
+    )
+
+
+def _request(message: str) -> tuple[str | None, str | None, str | None]:
+    """The route, method and injection run a record's message names."""
+    route = _FLASK.search(message) or _GUNICORN.search(message)
+    injection = _INJECTION.search(message)
+    return (
+        route["route"] if route else None,
+        route["method"] if route else None,
+        injection["run"] if injection else None,
     )
 
 
 def parse_record(line: str) -> RecordContext:
     """Time, level, logger, route and injection run in a log record's first line."""
+    shape = line.encode("utf-8", "surrogatepass").translate(_DIGITS)
+    spans = _RECORD_SPANS.get(shape)
+    if spans is None:
+        if len(_RECORD_SPANS) >= 4096:
+            _RECORD_SPANS.clear()
+        spans = _RECORD_SPANS[shape] = _record_spans(line)
+    level, logger, *found = (None if span is None else line[span[0] : span[1]] for span in spans)
+    return _context(line, parse_timestamp(line), level, logger, (found[0], found[1], found[2]))
+
+
+Span = tuple[int, int] | None
+_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_RECORD_SPANS: dict[bytes, tuple[Span, Span, Span, Span, Span]] = {}
+"""Where a record line's facts are, per line shape: records differ in their digits (a
+time, an id), which no pattern here tells apart, so lines of one shape have them at the
+same places."""
+
+
+def _record_spans(line: str) -> tuple[Span, Span, Span, Span, Span]:
+    """Where the level, logger, route, method and injection run are in a record line."""
     level = _LEVEL.search(line)
     logger = _LOGGER.search(line)
-    return _context(
-        line,
-        parse_timestamp(line),
-        level.group(1) if level else None,
-        next((name for name in logger.groups() if name), None) if logger else None,
-        line,
+    route = _FLASK.search(line) or _GUNICORN.search(line)
+    injection = _INJECTION.search(line)
+    name = (
+        next((key for key, value in logger.groupdict().items() if value), None) if logger else None
+    )
+    return (
+        level.span(1) if level else None,
+        logger.span(name) if logger and name else None,
+        route.span("route") if route else None,
+        route.span("method") if route and route["method"] else None,
+        injection.span("run") if injection else None,
     )
 
 
@@ -152,7 +196,7 @@ def json_record(line: str, record: Mapping[str, Any]) -> RecordContext:
         (timestamp, logged_at),
         str(level).upper() if level is not None else None,
         str(logger) if logger is not None else None,
-        message,
+        _request(message),
     )
 
 

@@ -19,7 +19,7 @@ from errwatch.config import LogConfig
 from errwatch.core.logs.events import TracebackEvent
 from errwatch.core.logs.follow import FileStatus, Identity, Progress
 from errwatch.core.logs.grouping import ErrorGroup, GroupStore
-from errwatch.core.logs.scan import TracebackReader
+from errwatch.core.logs.reader import TracebackReader
 from errwatch.core.logs.tails import Tails
 
 INCOMPLETE_TIMEOUT = 2.0

@@ -1,7 +1,7 @@
 """Log lines -> Python traceback events.
 
 One :class:`TracebackParser` per log file is fed line by line. Live following and
-offline scans reach it through the same reader (:mod:`errwatch.core.logs.scan`), which
+offline scans reach it through the same reader (:mod:`errwatch.core.logs.reader`), which
 skips the lines that cannot start a traceback (:func:`is_anchor`) in bulk, so both
 paths give the same events.
 
@@ -11,8 +11,10 @@ at the end of the input (:meth:`TracebackParser.finish`). A block cut off before
 exception line is emitted as incomplete, never dropped. Formats read: plain and chained
 tracebacks, 3.11-3.13 caret lines and colours, ExceptionGroup boxes, SyntaxError without
 a ``Traceback`` header, notes and multi-line messages, ``Exception in thread``,
-``logging.exception`` records, a traceback escaped in a JSON line, and several
-tracebacks interleaved line by line (every final exception counted, marked uncertain).
+``logging.exception`` records, a traceback escaped in a JSON line, and the tracebacks
+of several writers interleaved line by line (every final exception counted, marked
+uncertain; see :class:`~errwatch.core.logs.blocks.Mix`). A record inside a traceback
+may be another writer's: the block waits for the next line to say whether it goes on.
 
 A header may start mid-line (``^CTraceback (most recent call last):`` after Ctrl-C at a
 prompt, ``failed to parse: Traceback (most recent call last):``, an ExceptionGroup box
@@ -27,23 +29,31 @@ lines before a traceback and the prefix of the line that opened it.
 
 from __future__ import annotations
 
-import re
-import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
-from enum import Enum, auto
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Iterable
+from dataclasses import replace
+from itertools import chain
 
-from errwatch.core.logs.events import CAUSE, CONTEXT, ExceptionInfo, Frame, TracebackEvent
-from errwatch.core.logs.exgroups import BOX_START, IN_BOX, box_closed, read_box
-from errwatch.core.logs.lines import strip_ansi
+from errwatch.core.logs.blocks import Block
+from errwatch.core.logs.events import ExceptionInfo, Frame, TracebackEvent
+from errwatch.core.logs.exgroups import BOX_START, box_closed
+from errwatch.core.logs.lines import Buffer, last_lines, strip_ansi
 from errwatch.core.logs.logrecords import RECORD, RecordContext, json_traceback, parse_record
-
-if TYPE_CHECKING:
-    from errwatch.core.logs.framing import PrefixContext
+from errwatch.core.logs.repeats import Repeat
+from errwatch.core.logs.tbformat import (
+    BOX_IN_LINE,
+    HEADER,
+    LOOKBACK,
+    SYNTAX_FRAME,
+    THREAD,
+    ends_with_header,
+    is_anchor,
+    margin_shape,
+)
+from errwatch.core.logs.tbmachine import LineMachine, State
 
 __all__ = [
+    "HEADER",
+    "LOOKBACK",
     "ExceptionInfo",
     "Frame",
     "RecordContext",
@@ -54,147 +64,18 @@ __all__ = [
     "parse_text",
 ]
 
-HEADER = "Traceback (most recent call last):"
 
-# ", in" with nothing after it: a pasted "<module>" that HTML rendering swallowed.
-_FRAME = re.compile(r'^\s*File "(?P<file>[^"]*)", line (?P<line>\d+)(?:, in ?(?P<func>.*?))?\s*$')
-_SYNTAX_FRAME = re.compile(r'^  File "[^"]*", line \d+\s*$')
-_EXCEPTION = re.compile(
-    r"^(?P<type>[A-Za-z_]\w*(?:\.(?:<locals>|[A-Za-z_]\w*))*)(?::(?: (?P<message>.*))?)?$"
-)
-_SYNTAX_TYPES = frozenset({"SyntaxError", "IndentationError", "TabError"})
-_SOURCE_NOISE = re.compile(r"^\s*(?:[~^]+|\.\.\.<\d+ lines>\.\.\.)\s*$")
-_CARETS = re.compile(r"^\s+\^+\s*$")
-_REPEATED = re.compile(r"^\s*\[Previous line repeated (\d+) more times?\]\s*$")
-_THREAD = re.compile(r"^Exception in thread (?P<thread>.+?):?\s*$")
-# How an exception type reads, told from a source line pasted without its indentation.
-_EXCEPTION_NAME = re.compile(
-    r"(?:Error|Exception|Warning|Interrupt|Exit|Iteration|Timeout|Failure|Fault|Cancelled"
-    r"|Group)$|^[A-Z]\w*$"
-)
-
-LOOKBACK = 20
-"""Lines before a traceback searched for its log record (or ``Exception in thread``)."""
-MAX_BLOCK_LINES = 2000
-MAX_BLOCK_CHARS = 1024 * 1024
-"""Lines and characters of text kept per traceback; parsing goes on, the text is cut
-and says so."""
-MAX_MESSAGE_LINES = 200
-"""Message and note lines (or MAX_BLOCK_CHARS) after which a block without a next
-record is closed."""
-SYNTAX_LINES = 4
-"""Lines between a headerless ``File`` line and its SyntaxError (source, carets)."""
+ESCAPED_KEPT = 256
+"""Tracebacks escaped in JSON records kept parsed (per parser), for their repeats."""
 
 
-def is_anchor(line: str) -> bool:
-    """Whether a line can start a traceback; any other line only matters as context."""
-    return HEADER in line or line.startswith("  File ")
-
-
-def _ends_with_header(line: str) -> bool:
-    """A header after other text: ``^CTraceback (most recent call last):``."""
-    return line.rstrip().endswith(HEADER)
-
-
-_BOX_IN_LINE = re.compile(r"  \+ Exception Group Traceback \(most recent call last\):\s*$")
-_NUMBERS = re.compile(r"\d+")
-
-
-def _shape(margin: str) -> re.Pattern[str]:
-    """What a margin looks like on the next lines: the same text, any numbers (a time, a
-    line number, a pid) in place of its own."""
-    parts = _NUMBERS.split(margin)
-    return re.compile(r"\d+".join(re.escape(part) for part in parts))
-
-
-class Lookback(Protocol):
-    """The lines seen before a traceback (a deque, or a stream's view of shared lines)."""
-
-    def append(self, line: str, /) -> None: ...
-    def extend(self, lines: Iterable[str], /) -> None: ...
-    def clear(self) -> None: ...
-    def __len__(self) -> int: ...
-    def __getitem__(self, index: int, /) -> str: ...
-    def __reversed__(self) -> Iterator[str]: ...
-
-
-class _State(Enum):
-    IDLE = auto()
-    FRAMES = auto()  # after a header: frames and source lines
-    MESSAGE = auto()  # after the exception line: message lines, notes
-    CHAINED = auto()  # after "The above exception..." / "During handling..."
-    BOX = auto()  # inside an ExceptionGroup box
-    AFTER_BOX = auto()  # the box ended: only a chain message may follow
-    INTERRUPTED = auto()  # a record line inside the frames: cut off, or interleaved?
-    SYNTAX = auto()  # a headerless `File` line: a SyntaxError, if one follows
-
-
-@dataclass(slots=True)
-class _Block:
-    start_line: int | None
-    record: RecordContext | None
-    thread: str | None
-    lines: list[str] = field(default_factory=list)
-    dropped: int = 0
-    chars: int = 0
-    done: list[ExceptionInfo] = field(default_factory=list)
-    frames: list[Frame] = field(default_factory=list)
-    exc_type: str = ""
-    message: list[str] = field(default_factory=list)
-    group: tuple[ExceptionInfo, ...] = ()
-    pending_blank: int = 0
-    box: list[str] = field(default_factory=list)
-    held: list[str] = field(default_factory=list)
-    extra_headers: int = 0
-    margin: re.Pattern[str] | None = None
-    """The shape of what came before the header on its line; removed from the lines that
-    start with it."""
-    flat: bool = False
-    """Frames came without their indentation (a paste that lost it)."""
-    prefix: PrefixContext | None = None
-    others: list[ExceptionInfo] = field(default_factory=list)
-    """Final exceptions of tracebacks interleaved with this one."""
-    mixed: bool = False
-    """Lines of another writer were found inside this block."""
-
-    def keep(self, line: str) -> None:
-        self.chars += len(line)
-        if len(self.lines) < MAX_BLOCK_LINES and self.chars <= MAX_BLOCK_CHARS:
-            self.lines.append(line)
-        else:
-            self.dropped += 1
-
-    def current(self) -> ExceptionInfo:
-        return ExceptionInfo(self.exc_type, _join(self.message), tuple(self.frames), "", self.group)
-
-
-class TracebackParser:
+class TracebackParser(LineMachine):
     """Incremental parser for one log file; ``feed`` each line, collect events."""
-
-    def __init__(
-        self,
-        source: str = "",
-        *,
-        clock: Callable[[], float] = time.time,
-        lookback: Lookback | None = None,
-        context: Callable[[], PrefixContext | None] | None = None,
-        host: str = "",
-    ) -> None:
-        self.source = source
-        self.host = host
-        self.line_no: int | None = 0
-        self._now = clock
-        self._state = _State.IDLE
-        self._block: _Block | None = None
-        self._lookback: Lookback = lookback if lookback is not None else deque(maxlen=LOOKBACK)
-        self._context = context
-        self.last_line_at = 0.0
-        self.incomplete = 0
 
     @property
     def at_rest(self) -> bool:
         """Whether no traceback is open: the next lines may be skipped up to an anchor."""
-        return self._state is _State.IDLE
+        return self._state is State.IDLE
 
     def feed(self, raw: str) -> list[TracebackEvent]:
         """Consume one line (without its newline); return the events it completed."""
@@ -202,7 +83,7 @@ class TracebackParser:
             self.line_no += 1
         self.last_line_at = self._now()
         out: list[TracebackEvent] = []
-        if self._state is _State.IDLE and not is_anchor(raw):
+        if self._state is State.IDLE and not is_anchor(raw):
             self._lookback.append(strip_ansi(raw))
         else:
             line = strip_ansi(raw)
@@ -223,8 +104,26 @@ class TracebackParser:
     def skip(self, lines: list[str], count: int | None) -> None:
         """At rest: ``count`` lines without an anchor went by, ``lines`` being the last of
         them (at least the last :data:`LOOKBACK`). Same as feeding them one by one."""
-        assert self._state is _State.IDLE
+        assert self._state is State.IDLE
         self._lookback.extend(strip_ansi(line) for line in lines[-LOOKBACK:])
+        self._skipped(count)
+
+    def skip_bytes(self, data: Buffer, start: int, stop: int, count: int | None) -> None:
+        """:meth:`skip` for the lines of ``data[start:stop]`` (``stop`` is a line start),
+        decoded only if a traceback asks for them; :meth:`settle` before ``data`` changes."""
+        if self._recent is None:
+            self.skip(last_lines(data, start, stop, LOOKBACK), count)
+            return
+        assert self._state is State.IDLE
+        self._recent.defer(data, start, stop)
+        self._skipped(count)
+
+    def settle(self) -> None:
+        """The buffer given to :meth:`skip_bytes` is about to change."""
+        if self._recent is not None:
+            self._recent.settle()
+
+    def _skipped(self, count: int | None) -> None:
         self.line_no = None if count is None or self.line_no is None else self.line_no + count
         self.last_line_at = self._now()
 
@@ -232,9 +131,13 @@ class TracebackParser:
         """Whether the open block would end if no more lines came (see :meth:`idle`)."""
         state = self._state
         block = self._block
-        return state in (_State.MESSAGE, _State.AFTER_BOX, _State.INTERRUPTED) or (
-            state is _State.BOX and block is not None and box_closed(block.box[-1])
-        )
+        if state in (State.MESSAGE, State.AFTER_BOX, State.INTERRUPTED):
+            return True
+        if block is None:
+            return False
+        if state is State.MIXED:
+            return block.mix is not None and not block.mix.waiting
+        return state is State.BOX and box_closed(block.box[-1])
 
     def idle(self) -> list[TracebackEvent]:
         """The writer went quiet: a block that could end here ends (complete, or cut off)."""
@@ -246,7 +149,7 @@ class TracebackParser:
 
     def expire(self, timeout: float) -> list[TracebackEvent]:
         """Close a block that has waited ``timeout`` seconds for its end."""
-        if self._state is _State.IDLE or self._now() - self.last_line_at < timeout:
+        if self._state is State.IDLE or self._now() - self.last_line_at < timeout:
             return []
         return self.finish()
 
@@ -256,175 +159,92 @@ class TracebackParser:
         self._end(out)
         return out
 
-    def _end(self, out: list[TracebackEvent]) -> None:
-        block = self._block
-        state = self._state
-        if block is None:
-            return
-        if state is _State.SYNTAX:
-            if _reached_carets(block):
-                self._close(out, complete=False)
-            else:
-                self._abandon([], out)
-        elif state is _State.INTERRUPTED:
-            held, block.held = block.held, []
-            self._close(out, complete=False)
-            for line in held:
-                self._step(line, out)
-        elif state is _State.BOX:
-            closed = box_closed(block.box[-1])
-            self._end_box()
-            self._close(out, complete=closed)
-        elif state is _State.CHAINED:
-            self._unchain()
-            self._close(out, complete=False)
-        else:
-            self._close(out, complete=state in (_State.MESSAGE, _State.AFTER_BOX))
-
-    # -- the state machine ---------------------------------------------------------
-
-    def _step(self, line: str, out: list[TracebackEvent]) -> None:
-        handler = _HANDLERS[self._state]
-        handler(self, line, out)
-
     def _idle_line(self, line: str, out: list[TracebackEvent]) -> None:
         if line.startswith(HEADER):
-            self._open(line, _State.FRAMES)
+            self._open(line, State.FRAMES)
         elif BOX_START.match(line):
-            self._open(line, _State.BOX)
+            self._open(line, State.BOX)
             assert self._block is not None
             self._block.box.append(line)
-        elif _SYNTAX_FRAME.match(line):
-            self._open(line, _State.SYNTAX)
-            self._add_frame(line)
+        elif SYNTAX_FRAME.match(line):
+            self._open(line, State.SYNTAX)
+            assert self._block is not None
+            self._block.add_frame(line)
         elif HEADER in line and self._json_line(line, out):
             self._lookback.clear()
-        elif _ends_with_header(line):
-            box = _BOX_IN_LINE.search(line)
+        elif ends_with_header(line):
+            box = BOX_IN_LINE.search(line)
             at = box.start() if box is not None else line.rindex(HEADER)
             margin = line[:at]
             if margin.strip():
                 self._lookback.append(margin)  # it may be the record: "... ERROR x: Traceback"
-            self._open(line, _State.BOX if box is not None else _State.FRAMES)
+            self._open(line, State.BOX if box is not None else State.FRAMES)
             assert self._block is not None
-            self._block.margin = _shape(margin)
+            self._block.margin = margin_shape(margin)
             if box is not None:
                 self._block.box.append(line[at:])
         else:
             self._lookback.append(line)
 
-    def _open(self, line: str, state: _State) -> None:
-        lookback = self._lookback
-        thread = _THREAD.match(lookback[-1]) if lookback else None
-        record = next(
-            (parse_record(prev) for prev in reversed(lookback) if RECORD.match(prev)), None
+    def repeat(self, repeat: Repeat) -> TracebackEvent:
+        """At rest: the lines of a traceback of a known shape went by (see
+        :mod:`~errwatch.core.logs.repeats`). Same as feeding them one by one."""
+        assert self._state is State.IDLE
+        if self.line_no is not None:
+            self.line_no += 1
+        start_line = self.line_no
+        record, thread = self._opening()
+        if self.line_no is not None:
+            self.line_no += repeat.lines - 1
+        now = self.last_line_at = self._now()
+        chain = repeat.chain()
+        final = chain[-1]
+        return TracebackEvent(
+            type=final.type,
+            message=final.message,
+            frames=final.frames,
+            chain=chain,
+            text=repeat.text(),
+            source=self.source,
+            line_no=start_line,
+            arrived=now,
+            record=record,
+            thread=thread,
+            stream=self.stream_of(None),
         )
-        if record is None and self._context is not None and lookback and lookback[-1].strip():
-            # A stream of one process (a container, a unit): the line just before the
-            # traceback is its record, even without a time of its own (the prefix has it).
-            record = parse_record(lookback[-1])
-        lookback.clear()
-        self._block = _Block(self.line_no, record, thread.group("thread") if thread else None)
+
+    def _open(self, line: str, state: State) -> None:
+        record, thread = self._opening()
+        self._block = Block(self.line_no, record, thread)
         self._block.prefix = self._context() if self._context is not None else None
         self._block.keep(line)
         self._state = state
 
-    def _frame_line(self, line: str, out: list[TracebackEvent]) -> None:
-        block = self._block
-        assert block is not None
-        if line[:1] in (" ", "\t"):
-            block.keep(line)
-            self._add_frame(line)
-            return
-        if not line.strip() or _REPEATED.match(line):
-            block.keep(line)
-            return
-        if (
-            (line.startswith("File ") and _FRAME.match(line))
-            or self._flat_source(line)
-            or (block.flat and _SOURCE_NOISE.match(line))
-        ):
-            block.flat = True
-            block.keep(line)
-            self._add_frame(line)
-            return
-        if line.startswith(HEADER):  # another traceback's lines are interleaved with ours
-            block.keep(line)
-            block.extra_headers += 1
-            return
-        exception = _EXCEPTION.match(line)
-        if exception and not RECORD.match(line):
-            self._exception_line(line, exception)
-            return
-        if RECORD.match(line) and block.frames:
-            block.held.append(line)
-            self._state = _State.INTERRUPTED
-            return
-        # Anything else: the block was cut off (a new record, another kind of line).
-        self._close(out, complete=False)
-        self._step(line, out)
-
-    def _flat_source(self, line: str) -> bool:
-        """In a traceback pasted without indentation, the source line under a frame."""
-        block = self._block
-        assert block is not None
-        if not block.flat or not block.lines or not _FRAME.match(block.lines[-1]):
-            return False
-        exception = _EXCEPTION.match(line)
-        if exception is None:
-            return not RECORD.match(line)
-        return exception.group("message") is None and not _EXCEPTION_NAME.search(
-            exception.group("type")
-        )
-
-    def _add_frame(self, line: str) -> None:
-        """An indented line: a frame, its source line, or a caret/repetition line."""
-        block = self._block
-        assert block is not None
-        frame = _FRAME.match(line)
-        repeated = _REPEATED.match(line)
-        if frame:
-            block.frames.append(
-                Frame(frame.group("file"), int(frame.group("line")), frame.group("func") or "?")
-            )
-        elif repeated and block.frames:
-            block.frames[-1] = replace(block.frames[-1], repeated=int(repeated.group(1)))
-        elif block.frames and not block.frames[-1].source and not _SOURCE_NOISE.match(line):
-            block.frames[-1] = replace(block.frames[-1], source=line.strip())
-
-    def _exception_line(self, line: str, exception: re.Match[str]) -> None:
-        block = self._block
-        assert block is not None
-        block.keep(line)
-        info = ExceptionInfo(exception.group("type"), exception.group("message") or "")
-        if block.exc_type and (block.extra_headers or block.mixed):
-            block.others.append(info)
-        else:
-            block.exc_type, block.message = info.type, [info.message]
-        self._state = _State.MESSAGE
-
-    def _syntax_line(self, line: str, out: list[TracebackEvent]) -> None:
-        block = self._block
-        assert block is not None
-        exception = _EXCEPTION.match(line)
-        if exception and exception.group("type") in _SYNTAX_TYPES:
-            self._exception_line(line, exception)
-        elif (
-            line[:1] == " " and not line.startswith("  File ") and len(block.lines) <= SYNTAX_LINES
-        ):
-            self._frame_line(line, out)
-        elif _reached_carets(block):  # a SyntaxError cut off by the next record
-            self._close(out, complete=False)
-            self._step(line, out)
-        else:
-            self._abandon([line], out)
+    def _opening(self) -> tuple[RecordContext | None, str | None]:
+        """The record and thread a traceback opening now has (from the lines before it,
+        which it uses up)."""
+        lookback = self._lookback
+        recent = reversed(lookback)  # newest first: most lines before it are never read
+        last = next(recent, None)
+        thread = THREAD.match(last) if last is not None else None
+        record = None
+        for prev in () if last is None else chain((last,), recent):
+            if RECORD.match(prev):
+                record = parse_record(prev)
+                break
+        if record is None and self._context is not None and last is not None and last.strip():
+            # A stream of one process (a container, a unit): the line just before the
+            # traceback is its record, even without a time of its own (the prefix has it).
+            record = parse_record(last)
+        lookback.clear()
+        return record, (thread["thread"] if thread else None)
 
     def _abandon(self, more: list[str], out: list[TracebackEvent]) -> None:
         """A headerless ``File`` line that no SyntaxError followed: plain lines after all."""
         block = self._block
         assert block is not None
         self._block = None
-        self._state = _State.IDLE
+        self._state = State.IDLE
         self._lookback.append(block.lines[0])
         for line in [*block.lines[1:], *more]:
             if is_anchor(line):
@@ -432,230 +252,39 @@ class TracebackParser:
             else:
                 self._lookback.append(line)
 
-    def _interrupted_line(self, line: str, out: list[TracebackEvent]) -> None:
-        block = self._block
-        assert block is not None
-        held, block.held = block.held, []
-        resumes = (
-            line[:1] in (" ", "\t")
-            or line.startswith(HEADER)
-            or (_EXCEPTION.match(line) is not None and not RECORD.match(line))
-        )
-        if resumes:
-            # Another writer's record landed inside our frames: keep going, but the
-            # frames of the block may now be a mix.
-            for item in held:
-                block.keep(item)
-            block.mixed = True
-            self._state = _State.FRAMES
-            self._frame_line(line, out)
-            return
-        self._close(out, complete=False)
-        for item in [*held, line]:
-            self._step(item, out)
-
-    def _message_line(self, line: str, out: list[TracebackEvent]) -> None:
-        block = self._block
-        assert block is not None
-        stripped = line.strip()
-        if stripped in (CAUSE, CONTEXT):
-            self._chain(line, "cause" if stripped == CAUSE else "context")
-            return
-        if (
-            line.startswith(HEADER)
-            or _ends_with_header(line)
-            or BOX_START.match(line)
-            or RECORD.match(line)
-            or _THREAD.match(line)
-            or _SYNTAX_FRAME.match(line)
-        ):
-            self._close(out, complete=True)
-            self._step(line, out)
-            return
-        if block.extra_headers > len(block.others):
-            # Interleaved tracebacks still owe final exceptions: frames and exception
-            # lines belong to them, not to our message.
-            exception = _EXCEPTION.match(line)
-            if line[:1] in (" ", "\t"):
-                self._state = _State.FRAMES
-                self._frame_line(line, out)
-                return
-            if exception:
-                self._exception_line(line, exception)
-                return
-        if not stripped:
-            block.pending_blank += 1
-            return
-        if len(block.message) >= MAX_MESSAGE_LINES or block.chars > MAX_BLOCK_CHARS:
-            self._close(out, complete=True)
-            self._step(line, out)
-            return
-        # Multi-line message or add_note() lines: they belong to the exception.
-        for _ in range(block.pending_blank):
-            block.keep("")
-            block.message.append("")
-        block.pending_blank = 0
-        block.keep(line)
-        block.message.append(line)
-
-    def _chain(self, line: str, relation: str) -> None:
-        block = self._block
-        assert block is not None
-        block.done.append(replace(block.current(), relation=relation))
-        for _ in range(block.pending_blank):
-            block.keep("")
-        block.keep(line)
-        block.frames, block.exc_type, block.message, block.group = [], "", [], ()
-        block.pending_blank = 0
-        self._state = _State.CHAINED
-
-    def _chained_line(self, line: str, out: list[TracebackEvent]) -> None:
-        block = self._block
-        assert block is not None
-        if not line.strip():
-            block.keep(line)
-        elif line.startswith(HEADER):
-            block.keep(line)
-            self._state = _State.FRAMES
-        elif BOX_START.match(line):
-            block.keep(line)
-            block.box = [line]
-            self._state = _State.BOX
-        else:
-            # A separator with nothing after it: keep what the chain holds so far.
-            self._unchain()
-            self._close(out, complete=False)
-            self._step(line, out)
-
-    def _unchain(self) -> None:
-        block = self._block
-        assert block is not None
-        if block.done:
-            last = block.done.pop()
-            block.frames, block.exc_type = list(last.frames), last.type
-            block.message, block.group = [last.message], last.group
-
-    def _box_line(self, line: str, out: list[TracebackEvent]) -> None:
-        block = self._block
-        assert block is not None
-        if IN_BOX.match(line):
-            block.box.append(line)
-            block.keep(line)
-            return
-        self._end_box()
-        self._state = _State.AFTER_BOX
-        self._step(line, out)
-
-    def _end_box(self) -> None:
-        block = self._block
-        assert block is not None
-        info = read_box(block.box, _chain_of)
-        block.box = []
-        if info is not None:
-            block.exc_type, block.message = info.type, [info.message]
-            block.frames, block.group = list(info.frames), info.group
-
-    def _after_box_line(self, line: str, out: list[TracebackEvent]) -> None:
-        block = self._block
-        assert block is not None
-        stripped = line.strip()
-        if not stripped:
-            block.pending_blank += 1
-        elif stripped in (CAUSE, CONTEXT):
-            self._chain(line, "cause" if stripped == CAUSE else "context")
-        else:
-            self._close(out, complete=bool(block.exc_type))
-            self._step(line, out)
-
     def _json_line(self, line: str, out: list[TracebackEvent]) -> bool:
         """A JSON log record with a traceback in one of its fields."""
         found = json_traceback(line, HEADER)
         if found is None:
             return False
         context, text = found
-        nested = TracebackParser(self.source, clock=self._now)
+        known = self._escaped.get(text)
+        if known is None:  # the same traceback again: its parse is the same
+            nested = TracebackParser(self.source, clock=self._now)
+            known = (tuple(parse_lines(text.splitlines(), nested)), nested.incomplete)
+            if len(self._escaped) >= ESCAPED_KEPT:
+                del self._escaped[next(iter(self._escaped))]
+            self._escaped[text] = known
+        events, incomplete = known
         prefix = self._context() if self._context is not None else None
         stream = self.stream_of(prefix)
-        for event in parse_lines(text.splitlines(), nested):
-            out.append(
-                replace(event, line_no=self.line_no, record=context, prefix=prefix, stream=stream)
-            )
-        self.incomplete += nested.incomplete
-        return True
-
-    def stream_of(self, prefix: PrefixContext | None) -> str:
-        """Where a traceback came from, as shown: the prefix's stream (on its host), else
-        the host, else the source."""
-        if prefix is not None and prefix.stream:
-            return f"{self.host}/{prefix.stream}" if self.host else prefix.stream
-        return self.host or self.source
-
-    def _close(self, out: list[TracebackEvent], *, complete: bool) -> None:
-        block = self._block
-        assert block is not None
-        chain = list(block.done)
-        if block.exc_type:
-            chain.append(block.current())
-        if block.dropped:
-            block.lines.append(f"[errwatch: {block.dropped} more lines not kept]")
-        mixed = block.mixed or block.extra_headers > 0
-        incomplete = ExceptionInfo("<incomplete traceback>", "", tuple(block.frames))
-        final = chain[-1] if chain else incomplete
-        links: list[tuple[ExceptionInfo, tuple[ExceptionInfo, ...]]]
-        if mixed:
-            # One event per final exception seen; a header without one is incomplete.
-            links = [(info, (info,)) for info in [final, *block.others]]
-            missing = block.extra_headers + 1 - len(links)
-            links.extend((incomplete, ()) for _ in range(missing))
-        else:
-            links = [(final, tuple(chain))]
-        text = "\n".join(block.lines)
         now = self._now()
-        stream = self.stream_of(block.prefix)
-        for info, info_chain in links:
-            event = TracebackEvent(
-                type=info.type,
-                message=info.message,
-                frames=tuple(block.frames) if mixed else info.frames,
-                chain=info_chain,
-                text=text,
-                source=self.source,
-                line_no=block.start_line,
+        out.extend(
+            replace(
+                event,
+                line_no=self.line_no,
                 arrived=now,
-                record=block.record,
-                complete=complete and info is not incomplete,
-                thread=block.thread,
-                uncertain=mixed,
-                prefix=block.prefix,
+                record=context,
+                prefix=prefix,
                 stream=stream,
             )
-            self.incomplete += not event.complete
-            out.append(event)
-        self._block = None
-        self._state = _State.IDLE
-        self._lookback.clear()
+            for event in events
+        )
+        self.incomplete += incomplete
+        return True
 
-
-_HANDLERS: dict[_State, Callable[[TracebackParser, str, list[TracebackEvent]], None]] = {
-    _State.IDLE: TracebackParser._idle_line,
-    _State.FRAMES: TracebackParser._frame_line,
-    _State.MESSAGE: TracebackParser._message_line,
-    _State.CHAINED: TracebackParser._chained_line,
-    _State.BOX: TracebackParser._box_line,
-    _State.AFTER_BOX: TracebackParser._after_box_line,
-    _State.INTERRUPTED: TracebackParser._interrupted_line,
-    _State.SYNTAX: TracebackParser._syntax_line,
-}
-
-
-def _reached_carets(block: _Block) -> bool:
-    """Whether a headerless ``File`` block got as far as its caret line: a SyntaxError
-    whose exception line never came, not ordinary text that starts like a frame."""
-    return any(_CARETS.match(line) for line in block.lines[1:])
-
-
-def _join(message: list[str]) -> str:
-    return "\n".join(message).rstrip()
+    def _chain_of(self, lines: list[str]) -> list[ExceptionInfo]:
+        return _chain_of(lines)
 
 
 def parse_lines(

@@ -98,6 +98,21 @@ def journald_entry(
     return [head + lines[0], *(" " * len(head) + line for line in lines[1:])]
 
 
+def journald_entries(lines: list[str]) -> list[str]:
+    """A log through a JournalHandler: each record one entry, a traceback and what else
+    follows the record's first line printed under it (:func:`journald_entry`)."""
+    out: list[str] = []
+    entry: list[str] = []
+    for line in lines:
+        if entry and not line.startswith("2025-"):
+            entry.append(line)
+            continue
+        if entry:
+            out.extend(journald_entry(entry))
+        entry = [line]
+    return out + (journald_entry(entry) if entry else [])
+
+
 def heroku(dyno: str = "web.1") -> Prefixer:
     """``heroku logs``: ``TIME app[web.1]: line`` (microseconds, +00:00)."""
     return lambda lines: [

@@ -8,16 +8,15 @@ where it occurred.
 
 from __future__ import annotations
 
-import os
-import random
 from pathlib import Path
 
 import pytest
 
 from errwatch.core.logs.events import TracebackEvent
 from errwatch.core.logs.framing import detect
-from errwatch.core.logs.scan import TracebackReader, scan_fd
+from errwatch.core.logs.reader import TracebackReader
 from tests.core.logs import corpus, prefixes
+from tests.core.logs.reading import in_pieces, in_windows
 from tests.realpython import logged
 
 PREFIXES: dict[str, tuple[prefixes.Prefixer, str, str]] = {
@@ -183,29 +182,13 @@ def test_bulk_pieces_and_windows_give_the_same_events_on_prefixed_input(
 
     expected = summary(whole)
     assert len(whole) == 10
-    rng = random.Random(11)
-    for _ in range(10):
-        reader = TracebackReader("app.log")
-        events: list[TracebackEvent] = []
-        pos, pending = 0, b""
-        while pos < len(data):
-            size = rng.choice((1, 7, 80, 500, 4096))
-            pending += data[pos : pos + size]
-            pos += size
-            cut = pending.rfind(b"\n") + 1
-            if cut:
-                events.extend(reader.feed(pending[:cut]))
-                pending = pending[cut:]
-        events.extend(reader.finish())
+    for seed in range(10):
+        events = in_pieces(data, TracebackReader("app.log"), seed, (1, 7, 80, 500, 4096))
         assert summary(events) == expected
     log = tmp_path / "mixed.log"
     log.write_bytes(data)
-    for window in (97, 4096, 1 << 20):
-        fd = os.open(log, os.O_RDONLY)
-        try:
-            assert summary(scan_fd(fd, TracebackReader("app.log"), window)) == expected, window
-        finally:
-            os.close(fd)
+    for window, events in in_windows(log, lambda: TracebackReader("app.log")):
+        assert summary(events) == expected, window
 
 
 def test_logs_without_a_prefix_are_read_as_they_are(app_log: list[str], tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ import pytest
 from errwatch.config import LogConfig
 from errwatch.core.logs.events import TracebackEvent
 from errwatch.core.logs.logwatch import TracebackMonitor, TracebackUpdate
-from errwatch.core.logs.scan import TracebackReader
+from errwatch.core.logs.reader import TracebackReader
 from tests.conftest import require_binary, wait_until
 from tests.core.logs import corpus
 

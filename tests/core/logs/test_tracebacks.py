@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from errwatch.core.logs.tracebacks import TracebackEvent, TracebackParser, parse
 from errwatch.demo.stack import DemoApi
 from tests.conftest import wait_until
 from tests.core.logs import corpus
+from tests.core.logs.reading import in_windows
 
 
 def one(text: str) -> TracebackEvent:
@@ -410,11 +410,12 @@ def test_the_corpus_holds_every_format(every_format: str) -> None:
     assert types.count("ZeroDivisionError") == 5
     assert {"KeyError", "RuntimeError", "SyntaxError", "TabError", "RecursionError"} <= set(types)
     assert [e.complete for e in events].count(False) == 2  # the SyntaxError and the end
-    assert events[-3].message.endswith(LONG_LINE_MARK)  # the long line, cut, in a message
+    # The long line, cut, continues the message of the exception line just before it.
+    assert events[-2].message.endswith(LONG_LINE_MARK)
 
 
 def test_line_by_line_and_bulk_give_the_same_events(every_format: str, tmp_path: Path) -> None:
-    from errwatch.core.logs.scan import TracebackReader, scan_fd
+    from errwatch.core.logs.reader import TracebackReader
 
     expected = summary(line_by_line(every_format))
     data = every_format.encode()
@@ -422,19 +423,15 @@ def test_line_by_line_and_bulk_give_the_same_events(every_format: str, tmp_path:
     assert summary(whole.feed(data) + whole.finish()) == expected
     log = tmp_path / "all.log"
     log.write_bytes(data)
-    for window in (97, 4096, 1 << 20):
-        fd = os.open(log, os.O_RDONLY)
-        try:
-            assert summary(scan_fd(fd, TracebackReader(), window)) == expected, window
-        finally:
-            os.close(fd)
+    for window, events in in_windows(log, TracebackReader):
+        assert summary(events) == expected, window
 
 
 def test_following_a_file_written_in_random_pieces_gives_the_same_events(
     every_format: str, tmp_path: Path
 ) -> None:
     from errwatch.core.logs.follow import FileTail
-    from errwatch.core.logs.scan import TracebackReader
+    from errwatch.core.logs.reader import TracebackReader
 
     expected = summary(line_by_line(every_format))
     data = every_format.encode()
@@ -458,7 +455,7 @@ def test_following_a_file_written_in_random_pieces_gives_the_same_events(
 
 
 def test_a_real_flask_log_with_werkzeug_colours(demo_api: DemoApi) -> None:
-    from errwatch.core.logs.scan import TracebackReader
+    from errwatch.core.logs.reader import TracebackReader
 
     with httpx.Client(base_url=demo_api.url, timeout=5) as client:
         client.get("/error", headers={"X-Errwatch-Injection": "run-9"})
