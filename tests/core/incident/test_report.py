@@ -10,7 +10,8 @@ import pytest
 
 from errwatch.core.incident import timeline
 from errwatch.core.incident.recording import RecordedSession, Recorder, load_session
-from errwatch.core.incident.report import analyse, render, severity_of
+from errwatch.core.incident.report import analyse, render
+from errwatch.core.incident.report_facts import severity_of
 from errwatch.core.logs.grouping import GroupStore
 from errwatch.core.logs.tracebacks import parse_text
 
