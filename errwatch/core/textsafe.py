@@ -50,7 +50,14 @@ def plain(text: str, style: str = "", *, one_line: bool = False) -> Text:
 
 
 _BACKTICKS = re.compile(r"`+")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|<>~:@&=])")
+# Characters that make Markdown or HTML structure wherever they stand: emphasis, code,
+# links and images (the brackets), HTML and entities, table cells, strikethrough, math;
+# "@", "." and ":" before "/" because linkifiers make a link of "x@y.z", "www.x",
+# "http://x" and even a bare "evil.com".
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&@$.]|:(?=/))")
+# Characters that open a block only at the start of a line (a heading, a list, a quote,
+# a setext underline): escaped there; text outside a fence never spans lines.
+_BLOCK_START = re.compile(r"^(\s*\d*)([-+=#)])")
 
 
 def markdown_fence(text: str) -> str:
@@ -72,4 +79,25 @@ def markdown_inline(text: str) -> str:
     Safe in a paragraph, a list item or a table cell: a ``|`` cannot open a cell, a ``#``
     cannot make a heading, ``<b>`` and ``[x](y)`` stay text, a URL is no link.
     """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", for_terminal(text, one_line=True))
+    escaped = _INLINE_SPECIAL.sub(r"\\\1", for_terminal(text, one_line=True))
+    return _BLOCK_START.sub(r"\1\\\2", escaped)
+
+
+def markdown_code(text: str, *, cell: bool = False) -> str:
+    """``text`` as an inline code span (one line, shown verbatim): its backtick delimiters
+    are a run that ``text`` does not hold, so nothing in it can close the span early.
+
+    In a table ``cell``, ``|`` is escaped: GitHub splits cells at a ``|`` even inside code
+    (and shows ``\\|`` there as ``|``).
+    """
+    body = for_terminal(text, one_line=True)
+    if not body.strip(" "):
+        return "` `"  # nothing to show (a span of spaces alone keeps them all)
+    if cell:
+        body = body.replace("|", "\\|")
+    runs = {len(run) for run in _BACKTICKS.findall(body)}
+    ticks = "`" * next(n for n in range(1, len(runs) + 2) if n not in runs)
+    # One space each side when the text starts or ends with a backtick or a space:
+    # Markdown strips one from each side, so the text comes back whole.
+    padded = body[:1] in ("`", " ") or body[-1:] in ("`", " ")
+    return f"{ticks} {body} {ticks}" if padded else f"{ticks}{body}{ticks}"

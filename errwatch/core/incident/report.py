@@ -15,28 +15,46 @@ from errwatch.core.incident.recording import RecordedGroup, RecordedSession
 from errwatch.core.incident.report_facts import Facts, analyse
 from errwatch.core.incident.report_phrases import Phrases, clock, zone
 from errwatch.core.incident.timeline import EventKind, TimelineEvent
+from errwatch.core.textsafe import markdown_block
+from errwatch.core.textsafe import markdown_code as code
+from errwatch.core.textsafe import markdown_inline as md
 
 LANGS = ("fr", "en")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _where(group: RecordedGroup) -> str:
+# Text from the recording (log text, names, labels, answers) is data, never Markdown:
+# code() and markdown_block() hold it verbatim (names, places, samples); md() escapes it
+# where code cannot go (messages, notes, the timeline table's cells).
+
+
+def _place(group: RecordedGroup) -> str:
     if group.file is None:
         return "?"
     return f"{group.file}:{group.line} ({group.function})"
 
 
+_CODE_KEYS = frozenset({"type", "where", "route", "path"})
+"""Event data shown as code in the timeline: names and places, verbatim."""
+
+
 def _event_text(event: TimelineEvent, say: Phrases) -> str:
+    """One timeline row's text, safe in a table cell."""
     data = dict(event.data)
     if "state" in data:
         data["state"] = say.state(str(data["state"]))
+    data = {
+        key: (code(value, cell=True) if key in _CODE_KEYS else md(value))
+        if isinstance(value, str)
+        else value
+        for key, value in data.items()
+    }
     try:
         text = say(str(event.kind), **data)
     except (KeyError, ValueError):  # an event recorded without its data: show it as written
-        text = event.text
+        text = md(event.text)
     if event.data.get("during") and event.kind is not EventKind.ALERT_RESOLVED:
-        text += say("during", fault=event.data["during"])
-    text = text.replace("|", "\\|")
+        text += say("during", fault=md(str(event.data["during"])))
     return f"{text} (test)" if event.test else text
 
 
@@ -46,14 +64,16 @@ def _event_text(event: TimelineEvent, say: Phrases) -> str:
 def _summary(facts: Facts, say: Phrases) -> list[str]:
     sentences = []
     if facts.injections:
-        sentences.append(say("s_runs", runs=len(facts.injections), route=facts.injection_route))
+        sentences.append(
+            say("s_runs", runs=len(facts.injections), route=code(facts.injection_route))
+        )
     group = facts.top_group
     sentences.append(
         say(
             "s_errors_kind" if group else "s_errors",
             errors=facts.errors,
             injected=facts.injected_errors,
-            kind=group.type if group else "",
+            kind=code(group.type) if group else "",
         )
     )
     if facts.faults:
@@ -62,7 +82,7 @@ def _summary(facts: Facts, say: Phrases) -> list[str]:
         )
     if facts.detected is not None and facts.first_error is not None:
         delay = say.seconds(facts.detected - facts.first_error)
-        sentences.append(say("s_detected", alert=facts.detected_by, delay=delay))
+        sentences.append(say("s_detected", alert=md(facts.detected_by), delay=delay))
     if facts.errors == facts.injected_errors + facts.fault_errors:
         sentences.append(say("s_test_only"))
     return [" ".join(sentences)]
@@ -70,9 +90,9 @@ def _summary(facts: Facts, say: Phrases) -> list[str]:
 
 def _detection(facts: Facts, say: Phrases) -> list[str]:
     metric = f'{facts.metric}{{{facts.status_label}="500"}}'
-    lines = [say("d_metric", metric=metric, query=facts.query)]
+    lines = [say("d_metric", metric=code(metric), query=code(facts.query))]
     if facts.reading:
-        lines = [say("d_reading", reading=facts.reading)]
+        lines = [say("d_reading", reading=code(facts.reading))]
         if "estimated" in facts.reading:
             lines.append(say("d_estimated"))
     lines += [
@@ -87,13 +107,15 @@ def _detection(facts: Facts, say: Phrases) -> list[str]:
     if facts.detected is not None and facts.first_error is not None:
         delay = say.seconds(facts.detected - facts.first_error)
         lines.append(
-            say("d_detected", at=clock(facts.detected), alert=facts.detected_by, delay=delay)
+            say("d_detected", at=clock(facts.detected), alert=md(facts.detected_by), delay=delay)
         )
     else:
         lines.append(say("d_no_alert"))
     group = facts.top_group
     if group is not None:
-        lines.append(say("d_logs", type=group.type, count=group.count, where=_where(group)))
+        lines.append(
+            say("d_logs", type=code(group.type), count=group.count, where=code(_place(group)))
+        )
     return lines
 
 
@@ -101,9 +123,11 @@ def _root_cause(facts: Facts, say: Phrases) -> list[str]:
     group = facts.top_group
     if group is None:
         return [say("r_none")]
-    head = say("r_head", type=group.type, message=group.message, where=_where(group))
+    head = say(
+        "r_head", type=code(group.type), message=md(group.message), where=code(_place(group))
+    )
     if group.route:
-        head += say("r_route", route=group.route)
+        head += say("r_route", route=code(group.route))
     faulted = dict((g.fingerprint, n) for g, n in facts.fault_groups).get(group.fingerprint, 0)
     if group.application == 0:
         head += say("r_test")
@@ -114,23 +138,23 @@ def _root_cause(facts: Facts, say: Phrases) -> list[str]:
     lines = [head]
     if group.sources:
         lines += ["", say("r_sources", sources=_sources(group))]
-    return [*lines, "", "```", group.sample.rstrip(), "```"]
+    return [*lines, "", markdown_block(group.sample).rstrip("\n")]
 
 
 def _sources(group: RecordedGroup) -> str:
     """Where a group occurred, as code spans: names from the logs are data, not Markdown."""
     ranked = sorted(group.sources, key=lambda item: -item[1])
-    return ", ".join(f"`{name.replace('`', '')}` ({count})" for name, count in ranked)
+    return ", ".join(f"{code(name)} ({count})" for name, count in ranked)
 
 
 def _actions(facts: Facts, say: Phrases) -> list[str]:
     lines = [
-        say("a_stop", route=facts.injection_route, at=clock(window.end))
+        say("a_stop", route=code(facts.injection_route), at=clock(window.end))
         for window in facts.injections
         if window.end is not None
     ]
     lines += [
-        say("a_fault", name=window.name, at=clock(window.end))
+        say("a_fault", name=md(window.name), at=clock(window.end))
         for window in facts.faults
         if window.end is not None
     ]
@@ -146,8 +170,8 @@ def _lessons(facts: Facts, say: Phrases) -> list[str]:
     noticed = [
         say(
             "l_outside",
-            route=facts.injection_route,
-            type=group.type,
+            route=code(facts.injection_route),
+            type=code(group.type),
             first=clock(group.first_seen),
             last=clock(group.last_seen),
         )
@@ -172,7 +196,7 @@ def _lessons(facts: Facts, say: Phrases) -> list[str]:
 
 
 def _links(facts: Facts) -> str:
-    return ", ".join(dict.fromkeys(window.name for window in facts.faults))
+    return ", ".join(dict.fromkeys(md(window.name) for window in facts.faults))
 
 
 def _fault_lessons(facts: Facts, say: Phrases) -> list[str]:
@@ -181,14 +205,20 @@ def _fault_lessons(facts: Facts, say: Phrases) -> list[str]:
     for window in facts.faults:
         end = clock(window.end) if window.end is not None else "…"
         seen = [
-            f"{group.type} ({count})"
+            f"{code(group.type)} ({count})"
             for group, count in facts.fault_groups
             if window.start <= group.last_seen
             and (window.end is None or group.first_seen <= window.end + LOG_GRACE)
         ]
         key = "l_fault" if seen else "l_fault_none"
         lines.append(
-            say(key, fault=window.label, start=clock(window.start), end=end, errors=", ".join(seen))
+            say(
+                key,
+                fault=md(window.label),
+                start=clock(window.start),
+                end=end,
+                errors=", ".join(seen),
+            )
         )
     if facts.fault_alerts:
         lines.append(say("l_fault_alerts", count=facts.fault_alerts))
@@ -234,7 +264,7 @@ def render(session: RecordedSession, *, lang: str = "fr") -> str:
         f"## {say('general')}",
         "",
         f"- **{say('date')}** : {say.date(incident_at)}",
-        f"- **{say('services')}** : {say('service', target=facts.target)}",
+        f"- **{say('services')}** : {say('service', target=code(facts.target))}",
         f"- **{say('severity')}** : {say(facts.severity)}",
         "",
         f"## {say('summary')}",
@@ -254,7 +284,7 @@ def render(session: RecordedSession, *, lang: str = "fr") -> str:
     ]
     chart = rate_chart(session, incident_at - 30, (facts.recovered or facts.ended) + 30)
     if chart:
-        lines += [say("chart"), "", "```", chart, "```", ""]
+        lines += [say("chart"), "", markdown_block(chart)]
     lines += [
         f"## {say('root')}",
         "",
@@ -269,7 +299,7 @@ def render(session: RecordedSession, *, lang: str = "fr") -> str:
         *_lessons(facts, say),
         "",
         "---",
-        say("draft", path=session.path.name),
+        say("draft", path=code(session.path.name)),
         "",
     ]
     return "\n".join(lines)

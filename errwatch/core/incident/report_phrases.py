@@ -50,8 +50,8 @@ PHRASES = {
         "première erreur.",
         "s_test_only": "Aucune erreur applicative hors injection : l’incident n’a eu d’impact "
         "qu’en environnement de test et a validé la chaîne de supervision et d’alerte.",
-        "d_metric": "- Métrique clé : `{metric}`, requête errwatch : `{query}`.",
-        "d_reading": "- Série lue (trouvée par errwatch) : `{reading}`.",
+        "d_metric": "- Métrique clé : {metric}, requête errwatch : {query}.",
+        "d_reading": "- Série lue (trouvée par errwatch) : {reading}.",
         "d_estimated": "- Erreurs applicatives *estimées* : la série n’a pas de label de route ; "
         "errwatch a soustrait du total des 5xx ses propres réponses injectées, par statut et "
         "par seconde, sur la même fenêtre.",
@@ -134,8 +134,8 @@ PHRASES = {
         "first error.",
         "s_test_only": "No application error outside the injection: the incident only "
         "affected a test environment and validated the monitoring and alerting chain.",
-        "d_metric": "- Key metric: `{metric}`, errwatch query: `{query}`.",
-        "d_reading": "- Series read (found by errwatch): `{reading}`.",
+        "d_metric": "- Key metric: {metric}, errwatch query: {query}.",
+        "d_reading": "- Series read (found by errwatch): {reading}.",
         "d_estimated": "- Application errors are *estimated*: the series has no route label; "
         "errwatch subtracted its own injected answers, by status and second, from the total "
         "5xx over the same window.",
