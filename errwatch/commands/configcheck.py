@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
+from errwatch.commands import output
 from errwatch.commands.common import config_path, find_config
 from errwatch.config import ENV_PREFIX, Config, dump_config
 
@@ -31,11 +31,11 @@ def run_check(args: argparse.Namespace) -> int:
     path = config_path(args, os.environ)
     source = f"# from {path}" if path is not None else "# no config file: built-in defaults"
     overrides = sorted(name for name in os.environ if name.startswith(ENV_PREFIX))
-    print(source)
+    output.out(source)
     if overrides:
-        print(f"# overridden by the environment: {', '.join(overrides)}")
-    sys.stdout.write(dump_config(config))
-    print(discovered(config))
+        output.out(f"# overridden by the environment: {', '.join(overrides)}")
+    output.write(dump_config(config))
+    output.out(discovered(config))  # Prometheus's answer, or why there is none
     return 0
 
 

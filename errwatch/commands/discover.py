@@ -4,9 +4,9 @@ and the config lines that pin the choice."""
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING
 
+from errwatch.commands import output
 from errwatch.commands.common import find_config
 
 if TYPE_CHECKING:
@@ -94,5 +94,9 @@ def run_discover(args: argparse.Namespace) -> int:
     """Print what discovery found; 0 found, 2 not (or no answer: a SourceError)."""
     config = find_config(args)
     found = find(config)
-    print(json.dumps(found.to_json(), indent=2) if args.json else describe(found, config))
+    # Target labels, metric names, sample values: Prometheus's words, shown as data.
+    if args.json:
+        output.out_json(found.to_json(), indent=2)
+    else:
+        output.out(describe(found, config))
     return 0 if found.ok else 2

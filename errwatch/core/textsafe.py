@@ -8,16 +8,22 @@ Such text is data. One helper per kind of output, used by every path that shows 
   bidirectional overrides, which reorder what a person reads, are shown the same way.
 - :func:`plain`: the dashboard's cells and notes: :func:`for_terminal`, as a Rich ``Text``,
   so ``[/]`` or ``[@click=app.quit]`` in a message is shown, never parsed as markup.
-- :func:`markdown_fence` and :func:`markdown_inline`: the Markdown post-mortem: samples in
-  fences longer than any backtick run they hold, messages outside fences escaped so that
-  no heading, link, HTML or table cell comes from a log line.
+- :func:`json_text`: JSON printed to a terminal (``--json``): valid JSON whose strings
+  hold no raw control, C1 or bidirectional character (``json.dumps`` escapes only C0).
+- :func:`markdown_block`, :func:`markdown_code` and :func:`markdown_inline`: the Markdown
+  post-mortem: samples in fences longer than any backtick run they hold, names in code
+  spans they cannot close, messages escaped, so that no heading, link, HTML or table
+  cell comes from a log line.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.text import Text  # imported when used: scan and check print without Rich
 
 _KEPT = {ord("\n"), ord("\t")}
 _BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
@@ -44,8 +50,21 @@ def for_terminal(text: str, *, one_line: bool = False) -> str:
     return text.translate(_ONE_LINE if one_line else _MULTILINE)
 
 
+# Characters json.dumps(ensure_ascii=False) leaves raw: DEL, C1 (0x9b is a CSI to a
+# terminal that reads 8-bit controls), bidirectional overrides. \uXXXX is valid JSON.
+_JSON_RAW = str.maketrans({code: f"\\u{code:04x}" for code in (0x7F, *range(0x80, 0xA0), *_BIDI)})
+
+
+def json_text(value: Any, *, indent: int | None = None) -> str:
+    """``value`` as JSON for a terminal or a pipe: non-ASCII letters as they are, every
+    control, C1 and bidirectional character escaped (``\\u009b``)."""
+    return json.dumps(value, ensure_ascii=False, indent=indent).translate(_JSON_RAW)
+
+
 def plain(text: str, style: str = "", *, one_line: bool = False) -> Text:
     """``text`` as a Rich ``Text`` for the dashboard: never markup, never an escape sequence."""
+    from rich.text import Text
+
     return Text(for_terminal(text, one_line=one_line), style=style)
 
 
