@@ -27,11 +27,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.events import Resize
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
 from errwatch.config import Config
 from errwatch.core.injection.guard import split_of
+from errwatch.core.textsafe import for_terminal
 from errwatch.errors import ErrwatchError
 from errwatch.ui.header import StatusBar
 from errwatch.ui.screens import HelpScreen, MarkScreen
@@ -441,6 +443,29 @@ class ErrwatchApp(App[None]):
         name = f"errwatch-{time.strftime('%Y%m%d-%H%M%S')}.svg"
         path = self.save_screenshot(filename=name, path=str(self.output_dir))
         self.notify(path, title="Screenshot saved")
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification of the dashboard (a widget's ``notify`` comes here too).
+
+        They carry text from outside (an alert command's stderr, a server's answer, an
+        error's message, a file name): shown as written, never markup, never an escape
+        sequence. ``markup`` is accepted for Textual's signature and ignored.
+        """
+        super().notify(
+            for_terminal(message),
+            title=for_terminal(title, one_line=True),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def action_help(self) -> None:
         """Every key and what it does."""

@@ -11,6 +11,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from errwatch.ui.plaininput import PlainInput
+
 MARK_LENGTH = 120
 """A mark is a short note."""
 
@@ -23,7 +25,9 @@ class MarkScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="mark-dialog"):
             yield Static("Mark the timeline (Enter adds, Esc cancels)")
-            yield Input(placeholder="what just happened?", max_length=MARK_LENGTH, id="mark-input")
+            yield PlainInput(
+                placeholder="what just happened?", max_length=MARK_LENGTH, id="mark-input"
+            )
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         note = event.value.strip()

@@ -21,6 +21,7 @@ from errwatch.core.injection.faults import ProxyStats
 from errwatch.core.injection.injector import InjectionStats
 from errwatch.core.logs.logwatch import TracebackUpdate
 from errwatch.core.metrics.rates import MetricsSnapshot
+from errwatch.core.textsafe import for_terminal, plain
 from errwatch.ui.readout import Readout
 
 _STYLE = {
@@ -39,9 +40,10 @@ _STYLE = {
 
 
 def event_line(event: TimelineEvent) -> Text:
-    """``HH:MM:SS  text  [test]`` coloured by kind."""
+    """``HH:MM:SS  text  [test]`` coloured by kind; the text (an exception, a file, a
+    server's words, a note) as written."""
     line = Text(time.strftime("%H:%M:%S ", time.localtime(event.at)), "dim")
-    line.append(event.text, _STYLE.get(event.kind, ""))
+    line.append_text(plain(event.text, _STYLE.get(event.kind, ""), one_line=True))
     if event.test:
         line.append(" [test]", "dim magenta")
     return line
@@ -186,13 +188,13 @@ class AlertBanner(Static):
             text = Text()  # one line per alert whatever the width: the CSS does not wrap
             lines.append(text)
             text.append(" TEST ALERT " if status.test else " ALERT ", "reverse bold")
-            text.append(f" {status.rule.name}")
+            text.append(f" {for_terminal(status.rule.name, one_line=True)}")
             if status.value is not None:
                 text.append(f" ({status.value:.3g})")
             if status.since is not None:
                 text.append(time.strftime(" since %H:%M:%S", time.localtime(status.since)), "dim")
             if status.detail:
-                text.append(f" · {status.detail}", "dim")
+                text.append(f" · {for_terminal(status.detail, one_line=True)}", "dim")
             if status.fault:
-                text.append(f" · during fault {status.fault}", "bold")
+                text.append(f" · during fault {for_terminal(status.fault, one_line=True)}", "bold")
         self.update(Text("\n").join(lines))

@@ -24,6 +24,8 @@ from textual.worker import Worker, WorkerState
 from errwatch.core.logs.follow import FollowState
 from errwatch.core.logs.grouping import ErrorGroup, short_name
 from errwatch.core.logs.logwatch import TracebackMonitor, TracebackUpdate
+from errwatch.core.textsafe import for_terminal, plain
+from errwatch.ui.plaininput import PlainInput
 from errwatch.ui.readout import Readout
 from errwatch.ui.traceback_detail import (
     TracebackScreen,
@@ -58,7 +60,8 @@ def sparkline(values: tuple[int, ...], width: int = 10) -> str:
 
 def matches(group: ErrorGroup, query: str) -> bool:
     """Whether the filter text is in the type, message, file, function or where the group
-    occurred (a container, pod, host or log file), in any case."""
+    occurred (a container, pod, host or log file), in any case; as written in the log or
+    as the dashboard shows it (escapes visible)."""
     if not query:
         return True
     frame = group.location
@@ -70,7 +73,8 @@ def matches(group: ErrorGroup, query: str) -> bool:
             *(name for name, _ in group.sources),
         ]
     )
-    return query.casefold() in haystack.casefold()
+    query = query.casefold()
+    return query in haystack.casefold() or query in for_terminal(haystack).casefold()
 
 
 def ordered(groups: tuple[ErrorGroup, ...], order: str) -> list[ErrorGroup]:
@@ -110,7 +114,7 @@ class TracebackPanel(Vertical):
         yield ProgressBar(id="backfill", show_eta=False)
         table: DataTable[str | Text] = DataTable(id="groups", cursor_type="row", zebra_stripes=True)
         yield table
-        yield Input(placeholder="filter: type, message, file or function", id="group-filter")
+        yield PlainInput(placeholder="filter: type, message, file or function", id="group-filter")
         yield Readout("", id="log-state")
 
     def on_mount(self) -> None:
@@ -141,7 +145,7 @@ class TracebackPanel(Vertical):
         error = event.worker.error
         self.add_class("-failing")
         self.query_one("#log-state", Readout).show(
-            Text(f"following the logs failed: {error}", "bold red")
+            plain(f"following the logs failed: {error}", "bold red", one_line=True)
         )
         self.notify(f"Following the logs failed: {error}", severity="error", timeout=10)
 
@@ -172,7 +176,10 @@ class TracebackPanel(Vertical):
 
     def _title(self) -> None:
         self.border_title = f"Tracebacks · {ORDERS[self.order]}"
-        self.border_subtitle = f"filter: {self.filter_text}" if self.filter_text else ""
+        # What was typed (or pasted) is shown as typed, never as markup.
+        self.border_subtitle = (
+            plain(f"filter: {self.filter_text}", one_line=True) if self.filter_text else ""
+        )
 
     def _expire_marks(self) -> None:
         now = time.monotonic()
@@ -202,15 +209,16 @@ class TracebackPanel(Vertical):
             kind = origin(group)
             table.add_row(
                 Text(str(group.count), justify="right"),
-                Text(
+                plain(
                     (NEW_MARK if fresh else "") + group.type.rsplit(".", 1)[-1],
-                    style="bold yellow" if fresh else "red",
+                    "bold yellow" if fresh else "red",
+                    one_line=True,
                 ),
-                Text(where(group.location)),
-                clock(group.last_seen),
-                sparkline(group.minutes),
+                plain(where(group.location), one_line=True),
+                Text(clock(group.last_seen)),
+                Text(sparkline(group.minutes)),
                 Text(kind, style=_ORIGIN_STYLE[kind]),
-                *([Text(on_text(group))] if with_places else []),
+                *([plain(on_text(group), one_line=True)] if with_places else []),
                 key=group.fingerprint,
             )
         if selected in self._order:
@@ -231,11 +239,11 @@ class TracebackPanel(Vertical):
             text.append(f" · backfill {done}/{whole} MB", "cyan")
         text.append(" · ")
         for status in update.files:
-            name = short_name(status.path)
+            name = for_terminal(short_name(status.path), one_line=True)
             ok = status.state in _LIVE
             text.append(f"{name}: {status.state}", "green" if ok else "yellow")
-            if status.detail and not ok:
-                text.append(f" ({status.detail})", "yellow")
+            if status.detail and not ok:  # a command's last stderr line, ssh's own words
+                text.append(f" ({for_terminal(status.detail, one_line=True)})", "yellow")
             text.append("  ")
         return text
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from markdown_it import MarkdownIt
 from rich.console import Console
 
 from errwatch.core.textsafe import (
     for_terminal,
+    json_text,
     markdown_block,
     markdown_code,
     markdown_fence,
@@ -117,3 +120,12 @@ def test_a_name_in_a_code_span_is_shown_whole(text: str) -> None:
         assert len(codes) == 1, span
         assert codes[0].content == for_terminal(text, one_line=True)
         assert len([token for token in parsed if token.type == "td_open"]) == (1 if cell else 0)
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_json_for_a_terminal_is_valid_and_inert(indent: int | None) -> None:
+    value = {"message": corpus.MESSAGE, corpus.BIDI: [corpus.C1_CSI, "café ✓"]}
+    text = json_text(value, indent=indent)
+    assert corpus.raw_controls(text, allow="\n" if indent else "") == []
+    assert json.loads(text) == value  # the text itself, once decoded
+    assert "café ✓" in text  # letters stay readable
