@@ -325,6 +325,12 @@ class ErrwatchApp(App[None]):
                 self.panels.banner.statuses = message.statuses
                 self.panels.rates.spans = message.spans
 
+    def on_timeline_panel_during_faults(self, message: TimelinePanel.DuringFaults) -> None:
+        # The timeline's incident knows the fault windows; the traceback panel shows them.
+        if self.panels is not None:
+            with contextlib.suppress(NoMatches):
+                self.panels.tracebacks.during_faults = message.counts
+
     def _on_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name
         if self.panels is not None:
@@ -469,8 +475,10 @@ class ErrwatchApp(App[None]):
 
     def action_help(self) -> None:
         """Every key and what it does."""
+        from errwatch.ui.traceback_detail import ORIGINS  # the panels are there by now
+
         keys = [(b.key_display or b.key, b.description) for b in KEYS if b.key != "ctrl+c"]
-        self.push_screen(HelpScreen([*keys, *CONTEXT_KEYS]))
+        self.push_screen(HelpScreen([*keys, *CONTEXT_KEYS], legend=ORIGINS))
 
     async def action_quit(self) -> None:
         """Stop injection first, let its last requests end, then leave."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from rich.text import Text
 from textual import work
@@ -77,10 +79,18 @@ class TimelinePanel(Vertical):
             self.transitions = transitions
             self.spans = spans
 
+    class DuringFaults(Message):
+        """More tracebacks were seen during a proxy's fault: counts per group fingerprint."""
+
+        def __init__(self, counts: Mapping[str, int]) -> None:
+            super().__init__()
+            self.counts = counts
+
     def __init__(self, incident: Incident, *, report_lang: str = "fr", id: str | None = None):
         super().__init__(id=id)
         self.incident = incident
         self.report_lang = report_lang
+        self._during: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="timeline-scroll"):
@@ -97,6 +107,10 @@ class TimelinePanel(Vertical):
     def watch_tracebacks(self, update: TracebackUpdate | None) -> None:
         if update is not None:
             self._apply(self.incident.observe_tracebacks(update))
+            during = self.incident.fault_errors
+            if during != self._during:
+                self._during = dict(during)
+                self.post_message(self.DuringFaults(MappingProxyType(dict(during))))
 
     def watch_injection(self, stats: InjectionStats | None) -> None:
         if stats is not None:

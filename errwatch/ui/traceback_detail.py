@@ -56,14 +56,33 @@ def on_text(group: ErrorGroup) -> str:
     return first if len(ranked) == 1 else f"{first} +{len(ranked) - 1}"
 
 
-def origin(group: ErrorGroup) -> str:
-    """Injected by errwatch, the application's own, or both."""
-    if group.injected == group.count:
-        return "inj"
-    return "app" if group.injected == 0 else "mix"
+ORIGINS = (
+    ("inj", "caused by errwatch's fault injection (requests to the test route)"),
+    ("flt", "occurred during a fault of one of errwatch's proxies (test-induced)"),
+    ("app", "the application's own"),
+    ("mix", "some of each"),
+)
+"""What the traceback panel's Src column says (the help's legend)."""
 
 
-def _head(group: ErrorGroup) -> Text:
+def causes(group: ErrorGroup, during: int = 0) -> tuple[int, int, int]:
+    """(injected, during a proxy's fault, the application's own) occurrences of a group.
+
+    ``during``: tracebacks of the group seen while a fault window was open (the timeline's
+    incident counts them); those not injected are test-induced, not the application's.
+    """
+    faulted = min(during, group.application)
+    return group.injected, faulted, group.application - faulted
+
+
+def origin(group: ErrorGroup, during: int = 0) -> str:
+    """Injected by errwatch, during a proxy's fault, the application's own, or a mix."""
+    counts = zip(("inj", "flt", "app"), causes(group, during), strict=True)
+    kinds = [kind for kind, count in counts if count]
+    return kinds[0] if len(kinds) == 1 else "mix" if kinds else "app"
+
+
+def _head(group: ErrorGroup, during: int) -> Text:
     sample = group.sample
     first_line = group.message.splitlines()[0] if group.message else ""
     head = Text.assemble(
@@ -82,8 +101,11 @@ def _head(group: ErrorGroup) -> Text:
     if prefix is not None and prefix.fields:
         fields = ", ".join(f"{key} {value}" for key, value in prefix.fields)
         head.append(f"  ({safe(fields, one_line=True)})")
-    head.append(f"\n{group.injected} injected by errwatch · ")
-    head.append(f"{group.application} from the application")
+    injected, faulted, own = causes(group, during)
+    head.append(f"\n{injected} injected by errwatch · ")
+    if faulted:
+        head.append(f"{faulted} during a proxy's fault · ", "magenta")
+    head.append(f"{own} from the application")
     if group.incomplete:
         head.append(f" · {group.incomplete} cut off", "yellow")
     if group.uncertain:
@@ -152,18 +174,20 @@ def why_text(group: ErrorGroup) -> Text:
 
 
 class TracebackScreen(ModalScreen[None]):
-    """The whole traceback of a group, its chain, its frames and why it was grouped."""
+    """The whole traceback of a group, its chain, its frames and why it was grouped;
+    ``during``: how many of its tracebacks came while a proxy's fault was on."""
 
     BINDINGS = [Binding("escape,q", "dismiss", "Close")]
 
-    def __init__(self, group: ErrorGroup) -> None:
+    def __init__(self, group: ErrorGroup, *, during: int = 0) -> None:
         super().__init__()
         self.group = group
+        self.during = during
 
     def compose(self) -> ComposeResult:
         group = self.group
         with Vertical(id="traceback-dialog"):
-            yield Static(_head(group), id="traceback-head")
+            yield Static(_head(group, self.during), id="traceback-head")
             with VerticalScroll(id="traceback-body"):
                 yield Static(plain(group.sample.text), id="traceback-text")
                 yield Static(chain_text(group), id="traceback-chain")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from rich.text import Text
 from textual import work
@@ -42,7 +44,7 @@ NEW_FOR = 10.0
 """Seconds a new group stays marked."""
 ORDERS = {"last": "by last seen", "count": "by count"}
 NEW_MARK = "● "
-_ORIGIN_STYLE = {"inj": "magenta", "app": "", "mix": "yellow"}
+_ORIGIN_STYLE = {"inj": "magenta", "flt": "magenta", "app": "", "mix": "yellow"}
 _LIVE = (FollowState.FOLLOWING, FollowState.RUNNING)
 ON_COLUMN = "on"
 """Key of the column that says where each group occurred (added when there are several
@@ -94,6 +96,11 @@ class TracebackPanel(Vertical):
     """"last" (last seen first) or "count" (most frequent first)."""
     filter_text: reactive[str] = reactive("")
     """Only groups whose type, message, file or function contain this."""
+    during_faults: reactive[Mapping[str, int]] = reactive(
+        lambda: MappingProxyType({}), repaint=False
+    )
+    """Tracebacks per group fingerprint seen during a proxy's fault window (set by the
+    app from the timeline's incident): test-induced, shown as ``flt``."""
 
     class Updated(Message):
         """Posted from the follower thread; the parent may use the new groups and changes."""
@@ -174,6 +181,9 @@ class TracebackPanel(Vertical):
         self._title()
         self._redraw()
 
+    def watch_during_faults(self) -> None:
+        self._redraw()
+
     def _title(self) -> None:
         self.border_title = f"Tracebacks · {ORDERS[self.order]}"
         # What was typed (or pasted) is shown as typed, never as markup.
@@ -206,7 +216,7 @@ class TracebackPanel(Vertical):
         self._order = [group.fingerprint for group in shown]
         for group in shown:
             fresh = group.fingerprint in self._fresh
-            kind = origin(group)
+            kind = origin(group, self.during_faults.get(group.fingerprint, 0))
             table.add_row(
                 Text(str(group.count), justify="right"),
                 plain(
@@ -257,7 +267,8 @@ class TracebackPanel(Vertical):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         group = self.group(str(event.row_key.value))
         if group is not None:
-            self.app.push_screen(TracebackScreen(group))
+            during = self.during_faults.get(group.fingerprint, 0)
+            self.app.push_screen(TracebackScreen(group, during=during))
 
     def toggle_order(self) -> None:
         """Last seen first <-> most frequent first."""
