@@ -8,6 +8,7 @@ import os
 from errwatch.commands import output
 from errwatch.commands.common import config_path, find_config
 from errwatch.config import ENV_PREFIX, Config, dump_config
+from errwatch.core.textsafe import for_terminal
 
 
 def register(
@@ -50,9 +51,10 @@ def discovered(config: Config) -> str:
     try:
         found = find(config)
     except SourceError as error:
-        return f'# "auto" not resolved now: {error}'
+        return for_terminal(f'# "auto" not resolved now: {error}', one_line=True)
     if not found.ok:
-        return f'# "auto" not resolved now: {found.problem}'
+        return for_terminal(f'# "auto" not resolved now: {found.problem}', one_line=True)
     lines = ['# "auto" stands for (errwatch discover says why):', f"# {found.summary()}"]
     lines += [f"#   {line}" for line in found.toml().splitlines()[1:]]
-    return "\n".join(lines)
+    # Each a comment line: a newline in what Prometheus said cannot end the comment.
+    return output.one_per_line(lines)

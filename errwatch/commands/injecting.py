@@ -180,7 +180,7 @@ def _ms(value: float | None) -> float | None:
 
 
 def describe(summary: dict[str, Any], guard: str) -> str:
-    """The summary for a person: four lines."""
+    """The summary for a person: four lines, whatever the stop reason and the guard quote."""
     answers = ", ".join(f"{status} x{count}" for status, count in summary["by_status"].items())
     latency = summary["latency_ms"]
     stopped = summary["stopped_by"] + (f" ({summary['detail']})" if summary["detail"] else "")
@@ -197,4 +197,4 @@ def describe(summary: dict[str, Any], guard: str) -> str:
         ),
         f"guard: {guard}",
     ]
-    return "\n".join(lines)
+    return output.one_per_line(lines)

@@ -12,9 +12,16 @@ markup.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from errwatch.core.textsafe import for_terminal, json_text
+
+
+def one_per_line(lines: Iterable[str]) -> str:
+    """``lines`` joined, each kept on its line: a newline in what one quotes (a label, a
+    message, a server's answer) is shown as ``\\n`` and cannot forge the next line."""
+    return "\n".join(for_terminal(line, one_line=True) for line in lines)
 
 
 def out(text: str = "") -> None:

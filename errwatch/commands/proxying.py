@@ -200,7 +200,7 @@ def _ms(value: float | None) -> float | None:
 
 
 def describe(summary: dict[str, Any]) -> str:
-    """The summary for a person: five lines."""
+    """The summary for a person: five lines, whatever the names and the fault say."""
     fault = summary["fault"]
     faulted = summary["faulted"]
     counts = ", ".join(f"{kind} {count}" for kind, count in faulted.items())
@@ -227,4 +227,4 @@ def describe(summary: dict[str, Any]) -> str:
     if summary["mode"] == "http":
         lines.append(f"answers: {answers or 'none'}")
     lines += [f"latency: {latency}", f"fault: {window}"]
-    return "\n".join(lines)
+    return output.one_per_line(lines)

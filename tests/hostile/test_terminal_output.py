@@ -34,8 +34,10 @@ from tests.hostile import corpus
 from tests.hostile.logs import NAMED, hostile_logs
 from tests.loopback import Reply, loopback
 
-LABEL = corpus.OSC_TITLE + corpus.RICH_CLOSE + corpus.C1_CSI + corpus.BIDI
-"""A label value: an OSC, markup, an 8-bit CSI, a bidi override."""
+FORGED = "\nverdict: healthy"
+LABEL = corpus.OSC_TITLE + corpus.RICH_CLOSE + corpus.C1_CSI + corpus.BIDI + FORGED
+"""A label value: an OSC, markup, an 8-bit CSI, a bidi override, and a line of its own
+that would pass for errwatch's."""
 
 
 def errwatch(*args: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -171,7 +173,9 @@ def test_check_text_and_json(hostile_engine: HostileEngine) -> None:
     text = errwatch("check", "--duration", "2s", config=hostile_engine.config)
     assert text.returncode in (0, 1), text.stderr
     note = [line for line in inert(text.stdout).splitlines() if "left out" in line]
-    assert note and for_terminal(f"5{LABEL}") in note[0], text.stdout
+    assert note and for_terminal(f"5{LABEL}", one_line=True) in note[0], text.stdout
+    verdicts = [line for line in text.stdout.splitlines() if line.startswith("verdict:")]
+    assert verdicts == ["verdict: NOT healthy"]  # the 5xx ratio is 1 in 7; none forged
 
     done = errwatch("check", "--duration", "2s", "--json", config=hostile_engine.config)
     assert done.returncode in (0, 1), done.stderr
@@ -182,7 +186,8 @@ def test_check_text_and_json(hostile_engine: HostileEngine) -> None:
 def test_discover_text_and_json(hostile_engine: HostileEngine) -> None:
     text = errwatch("discover", config=hostile_engine.config)
     assert text.returncode == 0, text.stderr
-    assert for_terminal(f"/x{LABEL}") in inert(text.stdout)  # the evidence: routes seen
+    assert for_terminal(f"/x{LABEL}", one_line=True) in inert(text.stdout)  # routes seen
+    assert not [line for line in text.stdout.splitlines() if line.startswith("verdict")]
 
     done = errwatch("discover", "--json", config=hostile_engine.config)
     assert done.returncode == 0, done.stderr
