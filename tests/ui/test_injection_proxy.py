@@ -36,6 +36,7 @@ from errwatch.ui.injection import InjectionPanel
 from errwatch.ui.screens import HelpScreen
 from errwatch.ui.timeline import AlertBanner
 from errwatch.ui.tracebacks import NEW_MARK, TracebackPanel, TracebackScreen
+from tests.core.incident.test_fault_windows import KEYERROR, TIMEOUT
 from tests.core.injection.upstream import Upstream, upstream
 from tests.realpython import logged
 from tests.ui.helpers import wait_for
@@ -164,24 +165,6 @@ async def test_a_busy_port_is_a_visible_state_not_a_crash(tmp_path: Path, origin
                 pilot, lambda: "proxy inventory failed" in timeline(app), 2, "the timeline"
             )
             assert app.is_running
-
-
-TIMEOUT = """
-def fetch_stock():
-    raise TimeoutError("inventory did not answer within 1s")
-
-try:
-    fetch_stock()
-except TimeoutError:
-    log.exception("Exception on /api/products/7 [GET]")
-"""
-"""The API's log while its dependency is broken: an ordinary route, not the test route."""
-KEYERROR = """
-try:
-    {}["user"]
-except KeyError:
-    log.exception("Exception on /api/users/1 [GET]")
-"""
 
 
 def src(app: ErrwatchApp) -> dict[str, str]:
