@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
 from errwatch import __version__
@@ -14,6 +13,7 @@ from errwatch.commands import (
     demo,
     discover,
     inject,
+    output,
     proxy,
     scan,
     serve,
@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
     except ErrwatchError as error:
-        print(f"errwatch: {error}", file=sys.stderr)
+        output.error(error)  # it may quote a file name or a server's answer
         return 2
     except KeyboardInterrupt:
         return 130

@@ -98,8 +98,8 @@ async def test_inject_stop_recover_and_the_report_tells_it_in_order(
     text = report.read_text()
     rows = [line for line in text.splitlines() if line.startswith("| ") and "|---" not in line][1:]
     wanted = [
-        f"| {clock(moments[0][1])} | Début de l’injection : GET /error à 20 req/s (test) |",  # noqa: RUF001
-        f"| {clock(moments[1][1])} | Première occurrence de ZeroDivisionError en api.py:",
+        f"| {clock(moments[0][1])} | Début de l’injection : GET `/error` à 20 req/s (test) |",  # noqa: RUF001
+        f"| {clock(moments[1][1])} | Première occurrence de `ZeroDivisionError` en `api.py:",
         f"| {clock(moments[2][1])} | Alerte « {RATIO_ALERT} » déclenchée (test) |",
         f"| {clock(moments[3][1])} | Arrêt de l’injection (user) :",  # noqa: RUF001
         f"| {clock(moments[4][1])} | Alerte « {RATIO_ALERT} » résolue (test) |",

@@ -53,8 +53,8 @@ def test_report_of_the_newest_in_english_to_a_file(
     assert code == 0
     text = out.read_text()
     assert text.startswith("# Incident report and post-mortem")
-    assert "API exposed on http://127.0.0.1:5001" in text
-    assert f"recording {newest.name}" in text
+    assert "API exposed on `http://127.0.0.1:5001`" in text
+    assert f"recording `{newest.name}`" in text
     assert capsys.readouterr().err == f"report written to {out}\n"
 
 

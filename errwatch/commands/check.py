@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from dataclasses import replace
 
+from errwatch.commands import output
 from errwatch.commands.common import duration_option, find_config
 from errwatch.errors import UsageError
 
@@ -76,7 +75,11 @@ def run_check(args: argparse.Namespace) -> int:
             monitor.close()
     url = f"{config.target.url}/metrics" if args.direct_scrape else config.prometheus.url
     summary = run.summary(duration, url=url, interrupted=not finished)
-    print(json.dumps(summary.to_json(), indent=2) if args.json else summary.to_text())
+    # Reasons, states, notes and groups quote the engine and the logs.
+    if args.json:
+        output.out_json(summary.to_json(), indent=2)
+    else:
+        output.out(summary.to_text())
     if summary.exit_code == UNUSABLE:
-        print(f"errwatch: {summary.reasons[0]}", file=sys.stderr)
+        output.error(summary.reasons[0])
     return 130 if not finished else summary.exit_code

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
+from errwatch.commands import output
 from errwatch.commands.common import config_path, find_config
 from errwatch.config import ENV_PREFIX, Config, dump_config
+from errwatch.core.textsafe import for_terminal
 
 
 def register(
@@ -31,11 +32,11 @@ def run_check(args: argparse.Namespace) -> int:
     path = config_path(args, os.environ)
     source = f"# from {path}" if path is not None else "# no config file: built-in defaults"
     overrides = sorted(name for name in os.environ if name.startswith(ENV_PREFIX))
-    print(source)
+    output.out(source)
     if overrides:
-        print(f"# overridden by the environment: {', '.join(overrides)}")
-    sys.stdout.write(dump_config(config))
-    print(discovered(config))
+        output.out(f"# overridden by the environment: {', '.join(overrides)}")
+    output.write(dump_config(config))
+    output.out(discovered(config))  # Prometheus's answer, or why there is none
     return 0
 
 
@@ -50,9 +51,10 @@ def discovered(config: Config) -> str:
     try:
         found = find(config)
     except SourceError as error:
-        return f'# "auto" not resolved now: {error}'
+        return for_terminal(f'# "auto" not resolved now: {error}', one_line=True)
     if not found.ok:
-        return f'# "auto" not resolved now: {found.problem}'
+        return for_terminal(f'# "auto" not resolved now: {found.problem}', one_line=True)
     lines = ['# "auto" stands for (errwatch discover says why):', f"# {found.summary()}"]
     lines += [f"#   {line}" for line in found.toml().splitlines()[1:]]
-    return "\n".join(lines)
+    # Each a comment line: a newline in what Prometheus said cannot end the comment.
+    return output.one_per_line(lines)

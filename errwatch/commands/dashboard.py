@@ -7,12 +7,18 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from errwatch.commands import output
 from errwatch.commands.common import duration_option, find_config
 from errwatch.errors import UsageError
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from errwatch.config import Config
     from errwatch.sources import Sources
+
+CRASHED = 1
+"""Exit code when the dashboard stopped on an error of its own (a bug), not on a request."""
 
 
 def display_options(parser: argparse.ArgumentParser) -> None:
@@ -44,9 +50,12 @@ def open_dashboard(
     direct_scrape: bool = False,
     bridge_warmup: bool = False,
     notice: str = "",
-) -> None:
+) -> int:
     """Run the dashboard until it quits (its sources built right after its first frame),
-    close the recording; bad input found while building is raised once the app has left."""
+    close the recording; bad input found while building is raised once the app has left.
+
+    Returns the exit code: 0, or :data:`CRASHED` (said in one line) when it stopped on an
+    error of its own."""
     config = displayed(config, args)
     theme = getattr(args, "theme", None)
     # Textual reads its frame cap at import: a slow link gets fewer frames too.
@@ -69,6 +78,22 @@ def open_dashboard(
             app.sources.incident.close()
     if app.failure is not None:
         raise app.failure
+    return exit_code(app)
+
+
+def exit_code(app: App[None]) -> int:
+    """0 when the dashboard left as asked; :data:`CRASHED`, said in one line on stderr,
+    when an exception ended it.
+
+    Textual prints the exception and sets the app's return code, but ``run()`` returns as
+    if all went well: without this the process would exit 0 after a crash.
+    """
+    if not app.return_code:
+        return 0
+    error = getattr(app, "_exception", None)  # the first one, kept by Textual
+    what = f"{type(error).__name__}: {error}" if error is not None else "an internal error"
+    output.error(f"the dashboard stopped on {what} (a bug in errwatch; the traceback is above)")
+    return CRASHED
 
 
 KEY_FPS = 30
@@ -114,5 +139,4 @@ def with_refresh(config: Config, refresh: str | None) -> Config:
 
 def run(args: argparse.Namespace) -> int:
     """Open the dashboard."""
-    open_dashboard(find_config(args), args, direct_scrape=args.direct_scrape)
-    return 0
+    return open_dashboard(find_config(args), args, direct_scrape=args.direct_scrape)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
+from errwatch.commands import output
 from errwatch.commands.common import find_config, require_demo_extra
 from errwatch.commands.dashboard import display_options, displayed, open_dashboard
 
@@ -46,7 +46,7 @@ def run_demo(args: argparse.Namespace) -> int:
     config = displayed(find_config(args), args)
     from errwatch.demo.stack import DemoStack, demo_config
 
-    print("errwatch demo: starting the demo API and Prometheus...", file=sys.stderr, flush=True)
+    output.note("errwatch demo: starting the demo API and Prometheus...")
     with (
         tempfile.TemporaryDirectory(prefix="errwatch-demo-") as workdir,
         DemoStack(
@@ -54,14 +54,13 @@ def run_demo(args: argparse.Namespace) -> int:
         ) as stack,
     ):
         direct = stack.prometheus is None
-        open_dashboard(
+        return open_dashboard(
             demo_config(config, stack),
             args,
             direct_scrape=direct,
             bridge_warmup=not direct,
             notice=stack.notice(),
         )
-    return 0
 
 
 def run_demo_app(args: argparse.Namespace) -> int:

@@ -4,9 +4,9 @@ and the config lines that pin the choice."""
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING
 
+from errwatch.commands import output
 from errwatch.commands.common import find_config
 
 if TYPE_CHECKING:
@@ -48,7 +48,10 @@ def find(config: Config) -> Discovery:
 
 
 def describe(found: Discovery, config: Config) -> str:
-    """The discovery for a person: where, what, the evidence, the others, the TOML."""
+    """The discovery for a person: where, what, the evidence, the others, the TOML.
+
+    Each line quotes Prometheus (labels, names, sample values) and stays one line: a
+    newline in a label value cannot forge the next one."""
     lines = [f"errwatch discover: {config.prometheus.url}, API {config.target.url}"]
     if found.targets:
         health = ", ".join(sorted({t.health or "?" for t in found.targets}))
@@ -62,7 +65,7 @@ def describe(found: Discovery, config: Config) -> str:
     if found.problem:
         lines.append(f"  not found  {found.problem}")
         lines += [f"  closest    {near}" for near in found.closest]
-        return "\n".join(lines)
+        return output.one_per_line(lines)
     candidate = found.candidate
     if candidate is not None:
         by = f" ({candidate.exporter})" if candidate.exporter else ""
@@ -86,13 +89,16 @@ def describe(found: Discovery, config: Config) -> str:
     lines += [f"  note       {note}" for note in found.notes]
     pinned = ", ".join(found.pinned) or "nothing"
     lines += [f"  pinned     by the config: {pinned}", "", "To pin this choice in config.toml:"]
-    lines.append(found.toml())
-    return "\n".join(lines)
+    return output.one_per_line([*lines, *found.toml().splitlines()])
 
 
 def run_discover(args: argparse.Namespace) -> int:
     """Print what discovery found; 0 found, 2 not (or no answer: a SourceError)."""
     config = find_config(args)
     found = find(config)
-    print(json.dumps(found.to_json(), indent=2) if args.json else describe(found, config))
+    # Target labels, metric names, sample values: Prometheus's words, shown as data.
+    if args.json:
+        output.out_json(found.to_json(), indent=2)
+    else:
+        output.out(describe(found, config))
     return 0 if found.ok else 2

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import signal
 import time
@@ -18,12 +17,14 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from errwatch.commands import output
 from errwatch.commands.common import duration_option, find_config
 from errwatch.config import Config, InjectionConfig
 from errwatch.core.injection.guard import ErrorSplit
 from errwatch.core.injection.injector import InjectionStats, Injector
 from errwatch.core.injection.probe import ErrorSplitProbe, run_guarded
 from errwatch.core.injection.targets import check_target
+from errwatch.core.textsafe import for_terminal
 from errwatch.core.units import clip, format_duration
 from errwatch.errors import UsageError
 
@@ -70,14 +71,15 @@ def run_inject(args: argparse.Namespace) -> int:
     check_target(injector.url, injector.allow_remote)
     err = Console(stderr=True, highlight=False)
     for note in notes:
-        err.print(f"errwatch inject: {note}", markup=False, soft_wrap=True)
+        output.note(f"errwatch inject: {note}")
     guard = _GuardLine(injector)
     stats = asyncio.run(_inject(injector, config, err, guard))
     summary = summarize(stats, injector.url)
+    # Why it stopped and what the guard read may quote an error or the engine.
     if args.json:
-        print(json.dumps(summary))
+        output.out_json(summary)
     else:
-        print(describe(summary, guard.line))
+        output.out(describe(summary, guard.line))
     return 1 if stats.stopped_by == "error" else 0
 
 
@@ -99,8 +101,9 @@ async def _inject(
         if injector.guard.enabled
         else None
     )
+    # Every column is plain text: the route and the guard's words are not markup.
     progress = Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(bar_width=20),
         TimeElapsedColumn(),
         TextColumn("{task.fields[counts]}", markup=False),
@@ -109,13 +112,11 @@ async def _inject(
         disable=not err.is_terminal,
     )
     if err.is_terminal:
-        err.print(
+        output.note(
             f"errwatch inject: {cfg.method} {injector.url} at {injector.rate:g}/s for "
-            f"{format_duration(cfg.duration)}; Ctrl-C stops",
-            markup=False,
-            soft_wrap=True,
+            f"{format_duration(cfg.duration)}; Ctrl-C stops"
         )
-    title = f"{cfg.method} {cfg.route} @ {injector.rate:g}/s"
+    title = for_terminal(f"{cfg.method} {cfg.route} @ {injector.rate:g}/s", one_line=True)
     task_id = progress.add_task(title, total=cfg.duration, counts="", guard=seen.short)
     run = asyncio.ensure_future(
         run_guarded(injector, probe, interval=config.prometheus.refresh, listener=seen)
@@ -149,6 +150,7 @@ class _GuardLine:
 
 def _show(progress: Progress, task_id: TaskID, stats: InjectionStats, guard: str) -> None:
     counts = f"sent {stats.sent}  5xx {stats.server_errors}  failed {stats.failed}"
+    guard = for_terminal(guard, one_line=True)
     progress.update(task_id, completed=stats.elapsed(time.time()), counts=counts, guard=guard)
 
 
@@ -178,7 +180,7 @@ def _ms(value: float | None) -> float | None:
 
 
 def describe(summary: dict[str, Any], guard: str) -> str:
-    """The summary for a person: four lines."""
+    """The summary for a person: four lines, whatever the stop reason and the guard quote."""
     answers = ", ".join(f"{status} x{count}" for status, count in summary["by_status"].items())
     latency = summary["latency_ms"]
     stopped = summary["stopped_by"] + (f" ({summary['detail']})" if summary["detail"] else "")
@@ -195,4 +197,4 @@ def describe(summary: dict[str, Any], guard: str) -> str:
         ),
         f"guard: {guard}",
     ]
-    return "\n".join(lines)
+    return output.one_per_line(lines)

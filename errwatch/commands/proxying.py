@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import signal
-import sys
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from errwatch.commands import output
 from errwatch.commands.common import duration_option, find_config
 from errwatch.config import FaultConfig, FaultKind, ProxyConfig
 from errwatch.config.loading import proxy_problem
@@ -111,7 +110,10 @@ def run_proxy(args: argparse.Namespace) -> int:
     has_fault = _kind(args) is not None
     stopped_by = asyncio.run(_serve(proxy, cfg, duration, has_fault=has_fault))
     summary = summarize(proxy.stats(), cfg, duration, time.time() - began, stopped_by)
-    print(json.dumps(summary) if args.json else describe(summary))
+    if args.json:
+        output.out_json(summary)
+    else:
+        output.out(describe(summary))
     return 1 if stopped_by == "error" else 0
 
 
@@ -155,7 +157,7 @@ async def _serve(proxy: Listener, cfg: ProxyConfig, duration: float, *, has_faul
 
 
 def _say(line: str) -> None:
-    print(f"errwatch proxy: {line}", file=sys.stderr, flush=True)
+    output.note(f"errwatch proxy: {line}")
 
 
 def summarize(
@@ -198,7 +200,7 @@ def _ms(value: float | None) -> float | None:
 
 
 def describe(summary: dict[str, Any]) -> str:
-    """The summary for a person: five lines."""
+    """The summary for a person: five lines, whatever the names and the fault say."""
     fault = summary["fault"]
     faulted = summary["faulted"]
     counts = ", ".join(f"{kind} {count}" for kind, count in faulted.items())
@@ -225,4 +227,4 @@ def describe(summary: dict[str, Any]) -> str:
     if summary["mode"] == "http":
         lines.append(f"answers: {answers or 'none'}")
     lines += [f"latency: {latency}", f"fault: {window}"]
-    return "\n".join(lines)
+    return output.one_per_line(lines)

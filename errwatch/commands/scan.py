@@ -16,6 +16,8 @@ import sys
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
+from errwatch.commands import output
+from errwatch.core.textsafe import for_terminal
 from errwatch.errors import SourceError, UsageError
 
 if TYPE_CHECKING:
@@ -89,18 +91,15 @@ def run(args: argparse.Namespace) -> int:
         except OSError as error:
             name = error.filename or "a log file"
             raise SourceError(f"{name}: read failed: {error.strerror}") from None
-    out = sys.stdout
+    # Messages, samples, file and stream names are log text: escaped, never raw.
     if args.json:
-        import json
-
-        json.dump(as_json(result), out, ensure_ascii=False)
-        out.write("\n")
+        output.out_json(as_json(result))
     else:
-        out.write(as_table(result))
+        output.write(as_table(result))
     if result.dropped:
-        sys.stderr.write(
+        output.note(
             f"errwatch scan: {result.dropped} more groups left out: only the"
-            f" {len(result.groups)} with the most recent events are kept\n"
+            f" {len(result.groups)} with the most recent events are kept"
         )
     return 0
 
@@ -157,7 +156,8 @@ def as_json(result: ScanResult) -> dict[str, Any]:
 
 
 def _cut(text: str, width: int) -> str:
-    text = text.split("\n", 1)[0]
+    """A table cell: the first line, escapes shown (so the columns stay put), cut to width."""
+    text = for_terminal(text.split("\n", 1)[0], one_line=True)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -14,6 +14,7 @@ import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
+from errwatch.commands import output
 from errwatch.commands.common import config_path
 from errwatch.core.injection.targets import is_allowed
 from errwatch.errors import UsageError
@@ -141,7 +142,7 @@ def run_serve(args: argparse.Namespace) -> int:
         # aiohttp binds after its start-up hooks: try the port first, so a busy one is
         # said alone (the server still fails cleanly if it is taken in between).
         socket.create_server((args.host, args.port)).close()
-        print(listening, file=sys.stderr, flush=True)
+        output.note(listening)
         server.serve()
     except OSError as error:
         raise UsageError(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
+from errwatch.commands import output
 from errwatch.commands.common import find_config
+from errwatch.core.textsafe import for_terminal
 from errwatch.errors import UsageError
 
 
@@ -41,15 +42,16 @@ def run_sessions(args: argparse.Namespace) -> int:
     directory = _directory(args)
     infos = list_sessions(directory) if directory.is_dir() else []
     if not infos:
-        print(f"no recording in {directory}")
+        output.out(f"no recording in {directory}")
         return 0
-    print(f"{'session':<34} {'started':<19} {'events':>6} {'groups':>6} {'size':>8}  target")
+    output.out(f"{'session':<34} {'started':<19} {'events':>6} {'groups':>6} {'size':>8}  target")
     for info in infos:
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.started))
         size = f"{info.size / 1024:.0f} KiB"
-        print(
-            f"{info.path.stem:<34} {started:<19} {info.events:>6} {info.groups:>6} "
-            f"{size:>8}  {info.target}"
+        name = for_terminal(info.path.stem, one_line=True)
+        output.out(
+            f"{name:<34} {started:<19} {info.events:>6} {info.groups:>6} "
+            f"{size:>8}  {for_terminal(info.target, one_line=True)}"
         )
     return 0
 
@@ -86,11 +88,11 @@ def run_report(args: argparse.Namespace) -> int:
     except sqlite3.DatabaseError as error:
         raise UsageError(f"{path}: not a readable errwatch recording ({error})") from None
     if args.out is None:
-        sys.stdout.write(text)
+        output.write(text)
         return 0
     try:
         args.out.write_text(text, encoding="utf-8")
     except OSError as error:
         raise UsageError(f"{args.out}: cannot write: {error.strerror}") from None
-    print(f"report written to {args.out}", file=sys.stderr)
+    output.note(f"report written to {args.out}")
     return 0

@@ -17,6 +17,7 @@ from errwatch.core.logs.grouping import ErrorGroup, ranked_sources
 from errwatch.core.logs.logwatch import TracebackMonitor, TracebackUpdate
 from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
 from errwatch.core.metrics.source import Backoff, MetricsSource
+from errwatch.core.textsafe import for_terminal
 from errwatch.core.units import format_duration
 
 HEALTHY, CROSSED, UNUSABLE = 0, 1, 2
@@ -105,7 +106,12 @@ class CheckSummary:
         }
 
     def to_text(self) -> str:
-        """The summary for a person."""
+        """The summary for a person; what the engine and the logs said stays on its line
+        (a newline in a message cannot forge the verdict line)."""
+
+        def line(text: str) -> str:
+            return for_terminal(text, one_line=True)
+
         rates = " · ".join(f"{s} {r:.2f}/s" for s, r in self.by_status.items()) or "none"
         states = ", ".join(f"{state}: {count}" for state, count in self.states.items())
         where = f"{self.mode} {self.url}"
@@ -114,9 +120,9 @@ class CheckSummary:
             + (" (interrupted)" if self.interrupted else ""),
             f"  states       {states}",
             f"  now          {self.final_state}"
-            + (f": {self.final_detail}" if self.final_detail else ""),
-            *([f"  series       {self.found}"] if self.found else []),
-            *(f"  note         {note}" for note in self.notes),
+            + (f": {line(self.final_detail)}" if self.final_detail else ""),
+            *([f"  series       {line(self.found)}"] if self.found else []),
+            *(f"  note         {line(note)}" for note in self.notes),
             f"  rates        {rates}",
             f"  5xx ratio    all routes: {self.error_ratio.text()}",
         ]
@@ -135,14 +141,14 @@ class CheckSummary:
             f"  tracebacks   {self.tracebacks} seen, {groups} group{'s' if groups != 1 else ''}"
         )
         lines += [
-            f"    {g.count:>5} x {g.type}: {g.message[:60]}"
+            f"    {g.count:>5} x {line(g.type)}: {line(g.message)[:60]}"
             + (f" ({g.injected} injected)" if g.injected else "")
             for g in self.groups
         ]
-        lines += [f"  log          {path}: {state}" for path, state in self.logs.items()]
+        lines += [f"  log          {line(path)}: {state}" for path, state in self.logs.items()]
         verdict = {HEALTHY: "healthy", CROSSED: "NOT healthy", UNUSABLE: "no verdict"}
         lines.append(f"verdict: {verdict[self.exit_code]}")
-        lines += [f"  - {reason}" for reason in self.reasons]
+        lines += [f"  - {line(reason)}" for reason in self.reasons]
         return "\n".join(lines)
 
 

@@ -27,11 +27,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.events import Resize
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
 from errwatch.config import Config
 from errwatch.core.injection.guard import split_of
+from errwatch.core.textsafe import for_terminal
 from errwatch.errors import ErrwatchError
 from errwatch.ui.header import StatusBar
 from errwatch.ui.screens import HelpScreen, MarkScreen
@@ -323,6 +325,12 @@ class ErrwatchApp(App[None]):
                 self.panels.banner.statuses = message.statuses
                 self.panels.rates.spans = message.spans
 
+    def on_timeline_panel_during_faults(self, message: TimelinePanel.DuringFaults) -> None:
+        # The timeline's incident knows the fault windows; the traceback panel shows them.
+        if self.panels is not None:
+            with contextlib.suppress(NoMatches):
+                self.panels.tracebacks.during_faults = message.counts
+
     def _on_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name
         if self.panels is not None:
@@ -442,10 +450,35 @@ class ErrwatchApp(App[None]):
         path = self.save_screenshot(filename=name, path=str(self.output_dir))
         self.notify(path, title="Screenshot saved")
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification of the dashboard (a widget's ``notify`` comes here too).
+
+        They carry text from outside (an alert command's stderr, a server's answer, an
+        error's message, a file name): shown as written, never markup, never an escape
+        sequence. ``markup`` is accepted for Textual's signature and ignored.
+        """
+        super().notify(
+            for_terminal(message),
+            title=for_terminal(title, one_line=True),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
     def action_help(self) -> None:
         """Every key and what it does."""
+        from errwatch.ui.traceback_detail import ORIGINS  # the panels are there by now
+
         keys = [(b.key_display or b.key, b.description) for b in KEYS if b.key != "ctrl+c"]
-        self.push_screen(HelpScreen([*keys, *CONTEXT_KEYS]))
+        self.push_screen(HelpScreen([*keys, *CONTEXT_KEYS], legend=ORIGINS))
 
     async def action_quit(self) -> None:
         """Stop injection first, let its last requests end, then leave."""

@@ -11,6 +11,7 @@ from textual_plotext import PlotextPlot
 from errwatch.config import DashboardConfig
 from errwatch.core.incident.spans import Span, visible
 from errwatch.core.metrics.rates import MetricsSnapshot, Point, RateSeries, by_class, worst_first
+from errwatch.core.textsafe import for_terminal
 from errwatch.ui.chartstyle import (
     APP_RATIO,
     CRITICAL,
@@ -187,5 +188,8 @@ class RateChart(PlotextPlot):
             free = next((row for row, taken in enumerate(rows) if taken < start), None)
             if free is None:
                 continue  # no room: the line says where, the timeline says what
-            rows[free] = start + (len(span.label) + 1) * per_char
-            plt.text(span.label, start - now, top * (0.95 - 0.12 * free), color=colour)
+            # A mark's note or an alert's name: plotext's output is read back as ANSI text,
+            # so an escape sequence in a label would be obeyed, not shown.
+            label = for_terminal(span.label, one_line=True)
+            rows[free] = start + (len(label) + 1) * per_char
+            plt.text(label, start - now, top * (0.95 - 0.12 * free), color=colour)

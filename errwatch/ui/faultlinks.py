@@ -1,7 +1,8 @@
 """How the injection panel shows a proxy's fault: three lines, built from core snapshots.
 
-Names and addresses come from the config; nothing here is text from the upstream (the
-proxy never decodes its answers), and every part is a plain ``Text`` (no markup).
+Names and addresses come from the config, a failure's detail from the system; nothing
+here is text from the upstream (the proxy never decodes its answers). Every part is a
+plain ``Text``: no markup, no escape sequence.
 """
 
 from __future__ import annotations
@@ -10,19 +11,20 @@ from rich.text import Text
 
 from errwatch.core.injection.faults import ProxyStats
 from errwatch.core.injection.guard import ErrorSplit
+from errwatch.core.textsafe import for_terminal, plain
 from errwatch.core.units import format_duration
 
 
 def describe_proxy(stats: ProxyStats, errors: ErrorSplit | None, now: float, choice: str) -> Text:
     """What the link's fault does, its window; the counters; the API's answer to it."""
-    head = Text.assemble((f"{stats.name}:", "bold"), " ", (stats.fault, "bold"))
+    head = Text.assemble(plain(f"{stats.name}: {stats.fault}", "bold", one_line=True))
     if stats.active:
         limit = f" of {format_duration(stats.duration)}" if stats.duration else ""
         head.append(f"  {format_duration(round(stats.elapsed(now)))}{limit}")
     elif stats.stopped_by:
-        head.append(f"  stopped: {stats.stopped_by}", "dim")
+        head.append(f"  stopped: {for_terminal(stats.stopped_by, one_line=True)}", "dim")
     else:
-        head.append(f"  on {stats.listen}", "dim")
+        head.append(f"  on {for_terminal(stats.listen, one_line=True)}", "dim")
 
     counts = Text.assemble("forwarded ", (str(stats.forwarded), "bold"), "  faulted ")
     counts.append(str(stats.total_faulted), "bold red" if stats.total_faulted else "bold")
@@ -37,9 +39,10 @@ def describe_proxy(stats: ProxyStats, errors: ErrorSplit | None, now: float, cho
         counts.append(f"  upstream errors {stats.upstream_errors}", "bold yellow")
 
     if stats.state in ("failed", "refusing"):
-        last = Text(f"{stats.state}: {stats.detail}", "bold red" if stats.state == "failed" else "")
+        style = "bold red" if stats.state == "failed" else ""
+        last = plain(f"{stats.state}: {stats.detail}", style, one_line=True)
     elif stats.state != "listening":
-        last = Text(stats.state, "dim")
+        last = plain(stats.state, "dim", one_line=True)
     else:
         last = Text("API 5xx/s ")
         if errors is not None:

@@ -7,6 +7,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
+from errwatch.core.textsafe import plain
 from errwatch.core.units import format_duration
 
 _STATE_STYLE = {
@@ -46,7 +47,7 @@ class StatusBar(Widget):
         line = Text.assemble(
             ("errwatch", "bold"),
             "  ",
-            (self.target, "bold"),
+            plain(self.target, "bold", one_line=True),
             f"  {source} every {format_duration(self.refresh_interval)}: ",
             (str(state), _STATE_STYLE.get(state, "bold red")),
         )
@@ -65,4 +66,4 @@ class StatusBar(Widget):
         notice = "  ·  ".join(part for part in (self.notice, found) if part)
         if not notice:
             return line
-        return Text.assemble(line, "\n", (notice, "dim"))
+        return Text.assemble(line, "\n", plain(notice, "dim", one_line=True))

@@ -25,6 +25,7 @@ from errwatch.core.injection.faults import ProxyStats
 from errwatch.core.injection.guard import ErrorSplit
 from errwatch.core.injection.injector import InjectionStats, Injector, step_rate
 from errwatch.core.injection.links import Listener
+from errwatch.core.textsafe import for_terminal, plain
 from errwatch.core.units import format_duration
 from errwatch.errors import ErrwatchError
 from errwatch.ui.faultlinks import describe_proxy
@@ -38,10 +39,14 @@ ALARMING = ("guard", "error")
 def describe(
     stats: InjectionStats, injector: Injector, errors: ErrorSplit | None, now: float
 ) -> Text:
-    """Three lines: what runs and how far; the answers; the 5xx split and the guard."""
+    """Three lines: what runs and how far; the answers; the 5xx split and the guard.
+
+    Why it stopped (an error's message, the guard's reading) is plain text."""
     cfg = injector.cfg
     duration = stats.duration or injector.clamp_duration(cfg.duration)
-    head = Text.assemble((f"{cfg.method} {cfg.route} @ {injector.rate:g}/s", "bold"))
+    head = Text.assemble(
+        plain(f"{cfg.method} {cfg.route} @ {injector.rate:g}/s", "bold", one_line=True)
+    )
     head.append(f"  {format_duration(round(stats.elapsed(now)))} of {format_duration(duration)}")
     head.append("  sent ")
     head.append(str(stats.sent), "bold")
@@ -61,15 +66,15 @@ def describe(
         answers.append(f"  p50 {stats.p50_ms:.0f}ms p99 {stats.p99_ms:.0f}ms")
 
     if not stats.running and stats.stopped_by in ALARMING:
-        guard = Text(f"stopped by {stats.stopped_by}: {stats.detail}", "bold red")
+        guard = plain(f"stopped by {stats.stopped_by}: {stats.detail}", "bold red", one_line=True)
     else:
-        guard = Text(injector.guard.describe())
+        guard = plain(injector.guard.describe(), one_line=True)
         if errors is not None:
             # Attribution from the metrics: the injection route's 5xx vs every other route's.
             guard.append(f"  5xx/s injected {errors.injected_errors:.1f}")
             guard.append(f" app {errors.app_errors:.1f}", "bold red" if errors.app_errors else "")
         if not stats.running and stats.stopped_by:
-            guard.append(f"  stopped: {stats.stopped_by}", "dim")
+            guard.append(f"  stopped: {for_terminal(stats.stopped_by, one_line=True)}", "dim")
     return Text("\n").join([head, answers, guard])
 
 
@@ -274,7 +279,7 @@ class InjectionPanel(Horizontal):
             text = describe(stats, self.injector, self.errors, now)
             faulting = [p.cfg.name for p in self.proxies if p.active]
             if faulting:
-                text.append(f"  faults on: {', '.join(faulting)}", "bold magenta")
+                text.append_text(plain(f"  faults on: {', '.join(faulting)}", "bold magenta"))
             elif self.proxies:
                 text.append(f"  {self._choice()}", "dim")
         else:
@@ -283,8 +288,9 @@ class InjectionPanel(Horizontal):
             self.set_class(current.active, "-active")
             self.set_class(current.state == "failed", "-alarm")
             text = describe_proxy(current, self.errors, now, self._choice())
-        self.border_title = (
-            f"Fault injection: {proxy.cfg.name}" if proxy is not None else "Fault injection"
+        self.border_title = plain(
+            f"Fault injection: {proxy.cfg.name}" if proxy is not None else "Fault injection",
+            one_line=True,
         )
         self.query_one("#inject-stats", Readout).show(text)
 

@@ -10,20 +10,23 @@ from textual.widgets import Sparkline, Static
 
 from errwatch.config import PanelConfig
 from errwatch.core.metrics.panels import PanelReading, PanelState, format_value
+from errwatch.core.textsafe import plain
 
 
 def reading_text(reading: PanelReading | None) -> Text:
-    """The newest value (or why there is none), as one line."""
+    """The newest value (or why there is none), as one line; the engine's words and label
+    values as plain text."""
     if reading is None or reading.state is PanelState.NOT_ASKED:
         return Text("…", "dim")
     if reading.state is not PanelState.UP:
         detail = f": {reading.detail}" if reading.detail else ""
-        return Text(f"{reading.state}{detail}", "bold" if reading.detail else "dim")
+        return plain(f"{reading.state}{detail}", "bold" if reading.detail else "dim", one_line=True)
     current = reading.current()
     if len(current) == 1:
         return Text(format_value(current[0][1], reading.unit), "bold")
-    return Text(
-        "  ".join(f"{labels or '{}'} {format_value(v, reading.unit)}" for labels, v in current)
+    return plain(
+        "  ".join(f"{labels or '{}'} {format_value(v, reading.unit)}" for labels, v in current),
+        one_line=True,
     )
 
 
@@ -41,7 +44,7 @@ class PanelTile(Horizontal):
         yield Sparkline([], classes="panel-spark")
 
     def on_mount(self) -> None:
-        self.border_title = self.panel.title
+        self.border_title = plain(self.panel.title, one_line=True)
 
     def watch_reading(self, reading: PanelReading | None) -> None:
         value = self.query_one(".panel-value", Static)
@@ -52,7 +55,7 @@ class PanelTile(Horizontal):
         )
         self.set_class(failing, "-failing")
         # The whole message on hover; the tile has room for its start only.
-        self.tooltip = reading.detail if reading is not None and reading.detail else None
+        self.tooltip = plain(reading.detail) if reading is not None and reading.detail else None
         spark = self.query_one(Sparkline)
         series = reading.series if reading is not None else ()
         points = series[0].points if series else ()

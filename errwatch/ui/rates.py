@@ -23,6 +23,7 @@ from errwatch.config import DashboardConfig, PanelConfig
 from errwatch.core.incident.spans import Span
 from errwatch.core.metrics.rates import MetricsSnapshot, SourceState, status_class, worst_first
 from errwatch.core.metrics.source import Backoff, MetricsSource
+from errwatch.core.textsafe import for_terminal, plain
 from errwatch.core.units import format_duration
 from errwatch.ui.chartstyle import (
     CLASS_COLOURS,
@@ -111,7 +112,7 @@ def rate_table(rates: dict[str, float], height: int) -> Text:
     cells = []
     for status in sorted(rates):
         cell = Text()
-        cell.append(status, rich_colour(colours[status]))
+        cell.append(for_terminal(status, one_line=True), rich_colour(colours[status]))
         cell.append(f" {rates[status]:7.2f}/s" if columns == 1 else f" {rates[status]:5.1f}")
         cells.append(cell)
     rows = -(-len(cells) // columns)
@@ -216,7 +217,7 @@ def instance_table(snapshot: MetricsSnapshot, height: int) -> Text:
     ranked = worst_first(snapshot.instances)
     lines = []
     for rank, one in enumerate(ranked[: height or len(ranked)]):
-        line = Text(one.instance or "?", rich_colour(instance_colour(rank)))
+        line = plain(one.instance or "?", rich_colour(instance_colour(rank)), one_line=True)
         line.append(f" {format_ratio(one.current_ratio())}")
         lines.append(line)
     return Text("\n").join(lines)
@@ -368,12 +369,13 @@ class RatesPanel(Vertical):
 def _message(snapshot: MetricsSnapshot) -> Text:
     """The state and its explanation, in full (a bad query's message verbatim), then what
     a person must know about the data (values left out, counters going backwards)."""
+    # The detail and the notes quote the engine (its error, label values): plain text.
     if snapshot.state is SourceState.UP:
-        text = Text(snapshot.detail)
+        text = plain(snapshot.detail)
     else:
         text = Text(str(snapshot.state), "bold")
         if snapshot.detail:
-            text.append(f": {snapshot.detail}")
+            text.append(f": {for_terminal(snapshot.detail)}")
     for note in snapshot.notes:
-        text.append(("\n" if text else "") + note)
+        text.append(("\n" if text else "") + for_terminal(note))
     return text

@@ -1,9 +1,11 @@
-"""A line of text that costs nothing when it does not change."""
+"""A line of text that costs nothing when it does not change, and is never markup."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widgets import Static
+
+from errwatch.core.textsafe import plain
 
 
 class Readout(Static):
@@ -13,6 +15,10 @@ class Readout(Static):
     widget (the footer, the tabs...) once per poll. A readout whose size the stylesheet
     fixes (``fixed``) skips that; one whose height follows its text still skips the
     redraw when nothing changed.
+
+    A ``str`` is shown as written (:func:`errwatch.core.textsafe.plain`), never parsed as
+    markup; a ``Text`` is shown as built, so whoever builds one puts text from outside in
+    it through ``plain`` too.
     """
 
     def __init__(
@@ -23,13 +29,15 @@ class Readout(Static):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        super().__init__(content, id=id, classes=classes)
+        shown = plain(content) if isinstance(content, str) else content
+        super().__init__(shown, id=id, classes=classes)
         self.fixed = fixed
-        self._shown: str | Text = content
+        self._shown: Text = shown
 
     def show(self, content: str | Text) -> None:
         """Show ``content`` if it differs from what is shown."""
-        if content == self._shown:
+        shown = plain(content) if isinstance(content, str) else content
+        if shown == self._shown:
             return
-        self._shown = content
-        self.update(content, layout=not self.fixed)
+        self._shown = shown
+        self.update(shown, layout=not self.fixed)

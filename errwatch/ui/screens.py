@@ -11,6 +11,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from errwatch.ui.plaininput import PlainInput
+
 MARK_LENGTH = 120
 """A mark is a short note."""
 
@@ -23,7 +25,9 @@ class MarkScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="mark-dialog"):
             yield Static("Mark the timeline (Enter adds, Esc cancels)")
-            yield Input(placeholder="what just happened?", max_length=MARK_LENGTH, id="mark-input")
+            yield PlainInput(
+                placeholder="what just happened?", max_length=MARK_LENGTH, id="mark-input"
+            )
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         note = event.value.strip()
@@ -35,19 +39,28 @@ class MarkScreen(ModalScreen[str | None]):
 
 
 class HelpScreen(ModalScreen[None]):
-    """Every key of the dashboard, with what it does."""
+    """Every key of the dashboard, with what it does; then what the traceback panel's
+    Src column says (``legend``)."""
 
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close")]
 
-    def __init__(self, keys: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self, keys: Sequence[tuple[str, str]], legend: Sequence[tuple[str, str]] = ()
+    ) -> None:
         super().__init__()
         self.keys = keys
+        self.legend = legend
 
     def compose(self) -> ComposeResult:
-        width = max(len(key) for key, _ in self.keys) + 2
+        width = max(len(key) for key, _ in [*self.keys, *self.legend]) + 2
         table = Text()
         for key, what in self.keys:
             table.append(f"{key:<{width}}", "bold")
+            table.append(f"{what}\n")
+        if self.legend:
+            table.append("\nTracebacks, Src column:\n", "underline")
+        for code, what in self.legend:
+            table.append(f"{code:<{width}}", "bold")
             table.append(f"{what}\n")
         with Vertical(id="help-dialog"):
             yield Static(

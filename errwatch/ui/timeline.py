@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from rich.text import Text
 from textual import work
@@ -21,6 +23,7 @@ from errwatch.core.injection.faults import ProxyStats
 from errwatch.core.injection.injector import InjectionStats
 from errwatch.core.logs.logwatch import TracebackUpdate
 from errwatch.core.metrics.rates import MetricsSnapshot
+from errwatch.core.textsafe import for_terminal, plain
 from errwatch.ui.readout import Readout
 
 _STYLE = {
@@ -39,9 +42,10 @@ _STYLE = {
 
 
 def event_line(event: TimelineEvent) -> Text:
-    """``HH:MM:SS  text  [test]`` coloured by kind."""
+    """``HH:MM:SS  text  [test]`` coloured by kind; the text (an exception, a file, a
+    server's words, a note) as written."""
     line = Text(time.strftime("%H:%M:%S ", time.localtime(event.at)), "dim")
-    line.append(event.text, _STYLE.get(event.kind, ""))
+    line.append_text(plain(event.text, _STYLE.get(event.kind, ""), one_line=True))
     if event.test:
         line.append(" [test]", "dim magenta")
     return line
@@ -75,10 +79,18 @@ class TimelinePanel(Vertical):
             self.transitions = transitions
             self.spans = spans
 
+    class DuringFaults(Message):
+        """More tracebacks were seen during a proxy's fault: counts per group fingerprint."""
+
+        def __init__(self, counts: Mapping[str, int]) -> None:
+            super().__init__()
+            self.counts = counts
+
     def __init__(self, incident: Incident, *, report_lang: str = "fr", id: str | None = None):
         super().__init__(id=id)
         self.incident = incident
         self.report_lang = report_lang
+        self._during: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="timeline-scroll"):
@@ -95,6 +107,10 @@ class TimelinePanel(Vertical):
     def watch_tracebacks(self, update: TracebackUpdate | None) -> None:
         if update is not None:
             self._apply(self.incident.observe_tracebacks(update))
+            during = self.incident.fault_errors
+            if during != self._during:
+                self._during = dict(during)
+                self.post_message(self.DuringFaults(MappingProxyType(dict(during))))
 
     def watch_injection(self, stats: InjectionStats | None) -> None:
         if stats is not None:
@@ -186,13 +202,13 @@ class AlertBanner(Static):
             text = Text()  # one line per alert whatever the width: the CSS does not wrap
             lines.append(text)
             text.append(" TEST ALERT " if status.test else " ALERT ", "reverse bold")
-            text.append(f" {status.rule.name}")
+            text.append(f" {for_terminal(status.rule.name, one_line=True)}")
             if status.value is not None:
                 text.append(f" ({status.value:.3g})")
             if status.since is not None:
                 text.append(time.strftime(" since %H:%M:%S", time.localtime(status.since)), "dim")
             if status.detail:
-                text.append(f" · {status.detail}", "dim")
+                text.append(f" · {for_terminal(status.detail, one_line=True)}", "dim")
             if status.fault:
-                text.append(f" · during fault {status.fault}", "bold")
+                text.append(f" · during fault {for_terminal(status.fault, one_line=True)}", "bold")
         self.update(Text("\n").join(lines))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from rich.text import Text
 from textual import work
@@ -24,6 +26,8 @@ from textual.worker import Worker, WorkerState
 from errwatch.core.logs.follow import FollowState
 from errwatch.core.logs.grouping import ErrorGroup, short_name
 from errwatch.core.logs.logwatch import TracebackMonitor, TracebackUpdate
+from errwatch.core.textsafe import for_terminal, plain
+from errwatch.ui.plaininput import PlainInput
 from errwatch.ui.readout import Readout
 from errwatch.ui.traceback_detail import (
     TracebackScreen,
@@ -40,7 +44,7 @@ NEW_FOR = 10.0
 """Seconds a new group stays marked."""
 ORDERS = {"last": "by last seen", "count": "by count"}
 NEW_MARK = "● "
-_ORIGIN_STYLE = {"inj": "magenta", "app": "", "mix": "yellow"}
+_ORIGIN_STYLE = {"inj": "magenta", "flt": "magenta", "app": "", "mix": "yellow"}
 _LIVE = (FollowState.FOLLOWING, FollowState.RUNNING)
 ON_COLUMN = "on"
 """Key of the column that says where each group occurred (added when there are several
@@ -58,7 +62,8 @@ def sparkline(values: tuple[int, ...], width: int = 10) -> str:
 
 def matches(group: ErrorGroup, query: str) -> bool:
     """Whether the filter text is in the type, message, file, function or where the group
-    occurred (a container, pod, host or log file), in any case."""
+    occurred (a container, pod, host or log file), in any case; as written in the log or
+    as the dashboard shows it (escapes visible)."""
     if not query:
         return True
     frame = group.location
@@ -70,7 +75,8 @@ def matches(group: ErrorGroup, query: str) -> bool:
             *(name for name, _ in group.sources),
         ]
     )
-    return query.casefold() in haystack.casefold()
+    query = query.casefold()
+    return query in haystack.casefold() or query in for_terminal(haystack).casefold()
 
 
 def ordered(groups: tuple[ErrorGroup, ...], order: str) -> list[ErrorGroup]:
@@ -90,6 +96,11 @@ class TracebackPanel(Vertical):
     """"last" (last seen first) or "count" (most frequent first)."""
     filter_text: reactive[str] = reactive("")
     """Only groups whose type, message, file or function contain this."""
+    during_faults: reactive[Mapping[str, int]] = reactive(
+        lambda: MappingProxyType({}), repaint=False
+    )
+    """Tracebacks per group fingerprint seen during a proxy's fault window (set by the
+    app from the timeline's incident): test-induced, shown as ``flt``."""
 
     class Updated(Message):
         """Posted from the follower thread; the parent may use the new groups and changes."""
@@ -110,7 +121,7 @@ class TracebackPanel(Vertical):
         yield ProgressBar(id="backfill", show_eta=False)
         table: DataTable[str | Text] = DataTable(id="groups", cursor_type="row", zebra_stripes=True)
         yield table
-        yield Input(placeholder="filter: type, message, file or function", id="group-filter")
+        yield PlainInput(placeholder="filter: type, message, file or function", id="group-filter")
         yield Readout("", id="log-state")
 
     def on_mount(self) -> None:
@@ -141,7 +152,7 @@ class TracebackPanel(Vertical):
         error = event.worker.error
         self.add_class("-failing")
         self.query_one("#log-state", Readout).show(
-            Text(f"following the logs failed: {error}", "bold red")
+            plain(f"following the logs failed: {error}", "bold red", one_line=True)
         )
         self.notify(f"Following the logs failed: {error}", severity="error", timeout=10)
 
@@ -170,9 +181,15 @@ class TracebackPanel(Vertical):
         self._title()
         self._redraw()
 
+    def watch_during_faults(self) -> None:
+        self._redraw()
+
     def _title(self) -> None:
         self.border_title = f"Tracebacks · {ORDERS[self.order]}"
-        self.border_subtitle = f"filter: {self.filter_text}" if self.filter_text else ""
+        # What was typed (or pasted) is shown as typed, never as markup.
+        self.border_subtitle = (
+            plain(f"filter: {self.filter_text}", one_line=True) if self.filter_text else ""
+        )
 
     def _expire_marks(self) -> None:
         now = time.monotonic()
@@ -199,18 +216,19 @@ class TracebackPanel(Vertical):
         self._order = [group.fingerprint for group in shown]
         for group in shown:
             fresh = group.fingerprint in self._fresh
-            kind = origin(group)
+            kind = origin(group, self.during_faults.get(group.fingerprint, 0))
             table.add_row(
                 Text(str(group.count), justify="right"),
-                Text(
+                plain(
                     (NEW_MARK if fresh else "") + group.type.rsplit(".", 1)[-1],
-                    style="bold yellow" if fresh else "red",
+                    "bold yellow" if fresh else "red",
+                    one_line=True,
                 ),
-                Text(where(group.location)),
-                clock(group.last_seen),
-                sparkline(group.minutes),
+                plain(where(group.location), one_line=True),
+                Text(clock(group.last_seen)),
+                Text(sparkline(group.minutes)),
                 Text(kind, style=_ORIGIN_STYLE[kind]),
-                *([Text(on_text(group))] if with_places else []),
+                *([plain(on_text(group), one_line=True)] if with_places else []),
                 key=group.fingerprint,
             )
         if selected in self._order:
@@ -231,11 +249,11 @@ class TracebackPanel(Vertical):
             text.append(f" · backfill {done}/{whole} MB", "cyan")
         text.append(" · ")
         for status in update.files:
-            name = short_name(status.path)
+            name = for_terminal(short_name(status.path), one_line=True)
             ok = status.state in _LIVE
             text.append(f"{name}: {status.state}", "green" if ok else "yellow")
-            if status.detail and not ok:
-                text.append(f" ({status.detail})", "yellow")
+            if status.detail and not ok:  # a command's last stderr line, ssh's own words
+                text.append(f" ({for_terminal(status.detail, one_line=True)})", "yellow")
             text.append("  ")
         return text
 
@@ -249,7 +267,8 @@ class TracebackPanel(Vertical):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         group = self.group(str(event.row_key.value))
         if group is not None:
-            self.app.push_screen(TracebackScreen(group))
+            during = self.during_faults.get(group.fingerprint, 0)
+            self.app.push_screen(TracebackScreen(group, during=during))
 
     def toggle_order(self) -> None:
         """Last seen first <-> most frequent first."""

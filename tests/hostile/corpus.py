@@ -35,6 +35,8 @@ ALL = (*ESCAPES, BACKSPACE, CARRIAGE, BIDI, *MARKUP, *MARKDOWN)
 
 MESSAGE = " ".join(ALL)
 """One exception message holding all of it (newlines included, from the fence)."""
+ONE_LINE = MESSAGE.replace("\n", " ")
+"""The same on one line: a server's answer, a label, a name, a note."""
 
 RAW_BYTES = (
     "\x1b",

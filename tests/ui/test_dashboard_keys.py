@@ -116,7 +116,7 @@ async def test_r_writes_the_post_mortem_of_this_run(tmp_path: Path) -> None:
         [report] = tmp_path.glob("postmortem-*.md")
         text = report.read_text()
         assert text.startswith("# Rapport d’incident et post‑mortem")  # noqa: RUF001
-        assert "Première occurrence de ZeroDivisionError" in text
+        assert "Première occurrence de `ZeroDivisionError`" in text
         assert "KeyError" in text
 
 

@@ -11,13 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 from textual.app import App, ComposeResult
-from textual.widgets import Footer
+from textual.widgets import DataTable, Footer
 from textual.widgets._footer import FooterKey
 
 from errwatch.config import (
     AlertConfig,
     Config,
     FaultConfig,
+    LogConfig,
     ProxyConfig,
     RecordingConfig,
     TargetConfig,
@@ -26,13 +27,18 @@ from errwatch.core.incident.alerts import AlertState, AlertStatus
 from errwatch.core.incident.recording import load_session
 from errwatch.core.incident.timeline import EventKind
 from errwatch.core.injection.injector import Injector
+from errwatch.core.logs.logwatch import TracebackMonitor
 from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
 from errwatch.sources import build_incident, build_proxies
 from errwatch.ui.app import ErrwatchApp
 from errwatch.ui.chart import RateChart
 from errwatch.ui.injection import InjectionPanel
+from errwatch.ui.screens import HelpScreen
 from errwatch.ui.timeline import AlertBanner
+from errwatch.ui.tracebacks import NEW_MARK, TracebackPanel, TracebackScreen
+from tests.core.incident.test_fault_windows import KEYERROR, TIMEOUT
 from tests.core.injection.upstream import Upstream, upstream
+from tests.realpython import logged
 from tests.ui.helpers import wait_for
 from tests.ui.recorded import RecordedSource
 
@@ -43,16 +49,18 @@ def origin() -> Iterator[Upstream]:
         yield server
 
 
-def build(tmp_path: Path, *proxies: ProxyConfig) -> ErrwatchApp:
+def build(tmp_path: Path, *proxies: ProxyConfig, log: Path | None = None) -> ErrwatchApp:
     config = Config(
         target=TargetConfig(url="http://127.0.0.1:9"),
         recording=RecordingConfig(dir=str(tmp_path / "sessions")),
         proxies=proxies,
+        logs=(LogConfig(path=str(log)),) if log is not None else (),
     )
+    monitor = TracebackMonitor(config.logs, injection_route="/error") if log else None
     return ErrwatchApp(
         config,
         metrics=RecordedSource([MetricsSnapshot(SourceState.NO_DATA, 0.0)]),
-        tracebacks=None,
+        tracebacks=monitor,
         injector=Injector(config.injection, config.target.url),
         incident=build_incident(config, mode="prometheus"),
         proxies=build_proxies(config),
@@ -157,6 +165,48 @@ async def test_a_busy_port_is_a_visible_state_not_a_crash(tmp_path: Path, origin
                 pilot, lambda: "proxy inventory failed" in timeline(app), 2, "the timeline"
             )
             assert app.is_running
+
+
+def src(app: ErrwatchApp) -> dict[str, str]:
+    """The Src cell of each group, by exception type."""
+    table = app.query_one(TracebackPanel).query_one("#groups", DataTable)
+    rows = [table.get_row_at(i) for i in range(table.row_count)]
+    return {str(row[1]).removeprefix(NEW_MARK): str(row[5]) for row in rows}
+
+
+async def test_tracebacks_during_a_fault_are_test_induced_flt(
+    tmp_path: Path, origin: Upstream
+) -> None:
+    log = tmp_path / "app.log"
+    log.touch()
+    app = build(tmp_path, inventory(origin.url), log=log)
+    async with app.run_test(size=(120, 40)) as pilot:
+        [proxy] = app.proxies
+        await wait_for(pilot, lambda: proxy.listening, 5, "the proxy to listen")
+        logged(tmp_path, KEYERROR)  # before any fault: the application's own
+        await wait_for(pilot, lambda: src(app).get("KeyError") == "app", 10, "the KeyError")
+        await pilot.press("t", "f")
+        assert proxy.active
+        logged(tmp_path, TIMEOUT)  # the API times out on its dependency, during the fault
+        logged(tmp_path, KEYERROR)  # the same KeyError again, during the fault too
+        await wait_for(pilot, lambda: src(app).get("TimeoutError") == "flt", 10, "flt")
+        await wait_for(pilot, lambda: src(app).get("KeyError") == "mix", 10, "a mix")
+        await pilot.press("f")
+        assert not proxy.active
+
+        table = app.query_one(TracebackPanel).query_one("#groups", DataTable)
+        table.focus()
+        types = [str(table.get_row_at(i)[1]).removeprefix(NEW_MARK) for i in range(2)]
+        table.move_cursor(row=types.index("TimeoutError"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, TracebackScreen)
+        head = str(app.screen.query_one("#traceback-head").render())
+        assert "0 injected by errwatch · 1 during a proxy's fault · 0 from the application" in head
+        await pilot.press("escape", "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        legend = str(app.screen.query_one("#help-keys").render())
+        assert "flt" in legend and "during a fault of one of errwatch's proxies" in legend
 
 
 async def test_an_alert_inside_a_fault_window_says_so_in_the_banner() -> None:

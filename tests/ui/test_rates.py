@@ -233,7 +233,7 @@ async def test_panel_tiles_show_values_in_their_unit_and_failures_in_full() -> N
         assert good.border_title == "p95 latency"
         assert text_of(good.query_one(".panel-value")) == "63ms"
         assert bad.has_class("-failing")
-        assert bad.tooltip == "1:14: parse error: unexpected <by>"
+        assert str(bad.tooltip) == "1:14: parse error: unexpected <by>"
 
 
 async def test_a_state_change_reaches_the_header() -> None:

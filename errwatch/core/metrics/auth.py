@@ -3,13 +3,17 @@
 config.toml only names where a secret lives (an environment variable, a file); the
 value is read when a connection is made, wrapped in :class:`Secret` so that no repr,
 log line or error message shows it, and :meth:`Credentials.redact` scrubs it from any
-text that came back from the network.
+text that came back from the network, as sent or as a server echoes it (HTML-escaped,
+URL-encoded, JSON-escaped).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
+import html
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,10 +77,16 @@ class Credentials:
         return (self.username, self.password.reveal())
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret (and its base64 form in an Authorization header) masked."""
-        secrets = [value for value in self._secret_values() if value]
+        """``text`` with every secret (and its base64 form in an Authorization header)
+        masked, in whatever encoding a server echoed it: HTML entities (named, decimal,
+        hex), percent-encoding (either case), JSON ``\\u`` escapes, or a mix of them.
+
+        Run it on the text as it will be shown, before any cut: half a token is still a
+        secret, and an escaped token only shows once unescaped.
+        """
+        secrets = {value for value in self._secret_values() if value}
         for value in sorted(secrets, key=len, reverse=True):
-            text = text.replace(value, MASK)
+            text = _echoes(value).sub(MASK, text)
         return text
 
     def _secret_values(self) -> list[str]:
@@ -87,6 +97,37 @@ class Credentials:
             pair = f"{self.username}:{self.password.reveal()}"
             values += [self.password.reveal(), base64.b64encode(pair.encode()).decode()]
         return values
+
+
+_JSON_SHORT = {'"': '\\"', "\\": "\\\\", "/": "\\/"}
+
+
+@functools.lru_cache(maxsize=32)
+def _echoes(secret: str) -> re.Pattern[str]:
+    """``secret`` written any way a server may echo it back, one character at a time."""
+    return re.compile("".join(_char_forms(char) for char in secret))
+
+
+def _char_forms(char: str) -> str:
+    code = ord(char)
+    utf8 = char.encode()
+    forms = [
+        re.escape(char),
+        "(?i:" + "".join(f"%{byte:02x}" for byte in utf8) + ")",  # percent-encoded
+        f"&#0*{code};",  # HTML decimal reference
+        f"(?i:&#x0*{code:x};)",  # HTML hex reference
+        f"(?i:\\\\u{code:04x})",  # JSON escape
+    ]
+    named = html.escape(char)
+    if named != char:
+        forms.append(re.escape(named))  # &amp; &lt; &gt; &quot; &#x27;
+    if char == "'":
+        forms.append("&apos;")
+    if char in _JSON_SHORT:
+        forms.append(re.escape(_JSON_SHORT[char]))  # \" \\ \/
+    if char == " ":
+        forms.append(r"\+")  # a form-encoded space
+    return "(?:" + "|".join(forms) + ")"
 
 
 def _read_secret(

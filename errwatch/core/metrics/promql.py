@@ -10,7 +10,7 @@ import html
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -269,23 +269,41 @@ class QueryFailed(Exception):
         self.failure = failure
 
 
-def _text_of(body: str, content_type: str) -> str:
+SHOWN_CHARS = 200
+"""How much of an answer that is not the API's JSON is shown (a proxy's page, a body)."""
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
+def _text_of(body: str, content_type: str, redact: Callable[[str], str]) -> str:
+    """The words of an answer as they will be shown: a page's title (or text), unescaped,
+    masked, then cut. Masked after unescaping, since an escaped secret only shows once
+    unescaped, and before cutting, since half a secret is still one."""
     if "html" in content_type or body.lstrip().lower().startswith(("<!doctype", "<html")):
         title = re.search(r"<title[^>]*>(.*?)</title>", body, re.IGNORECASE | re.DOTALL)
         body = title.group(1) if title else re.sub(r"<[^>]+>", " ", body)
         body = html.unescape(body)
-    return " ".join(body.split())[:200]
+    return redact(" ".join(body.split()))[:SHOWN_CHARS]
 
 
-def classify_response(status: int, content_type: str, body: str) -> Failure:
-    """Turn a non-200 answer from a PromQL API into a state with a plain explanation."""
+def classify_response(
+    status: int, content_type: str, body: str, *, redact: Callable[[str], str] = _unchanged
+) -> Failure:
+    """Turn a non-200 answer from a PromQL API into a state with a plain explanation.
+
+    ``redact`` masks the credentials in what is shown; it runs on the text as shown (the
+    JSON decoded, the page unescaped) and on the raw body, in case the shown text is cut
+    from it."""
+    body = redact(body)
     if "json" in content_type:
         try:
             payload = json.loads(body)
         except ValueError:
             payload = None
         if isinstance(payload, dict) and payload.get("status") == "error":
-            message = str(payload.get("error", "")).strip()
+            message = redact(str(payload.get("error", "")).strip())
             kind = str(payload.get("errorType", ""))
             if status == 400 and kind == "bad_data":
                 return Failure(SourceState.BAD_QUERY, message)
@@ -293,7 +311,7 @@ def classify_response(status: int, content_type: str, body: str) -> Failure:
                 return Failure(SourceState.BAD_QUERY, message)
             label = kind if kind and not kind.isdigit() else f"HTTP {status}"
             return Failure(SourceState.QUERY_ERROR, f"{label}: {message}")
-    text = _text_of(body, content_type)
+    text = _text_of(body, content_type, redact)
     if status in (401, 403):
         what = "refused the credentials" if status == 401 else "forbids this query"
         return Failure(

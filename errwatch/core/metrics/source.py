@@ -455,8 +455,8 @@ class PrometheusSource:
                 else classify_response(
                     response.status_code,
                     response.headers.get("Content-Type", ""),
-                    # Before any cut: half a token is still a secret.
-                    self._credentials.redact(response.text),
+                    response.text,
+                    redact=self._credentials.redact,  # on the text as shown, before any cut
                 )
             )
         except (requests.RequestException, ValueError, KeyError, TypeError) as error:

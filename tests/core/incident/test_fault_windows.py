@@ -139,14 +139,14 @@ def test_errors_during_a_fault_are_told_from_the_applications_own(tmp_path: Path
     assert "Fault started on the link inventory: delay 2s on 50% of requests" in english
     assert "Fault stopped on the link inventory (user): 4 of 8 faulted" in english
     assert "1 fault(s) were injected by errwatch on the links" in english
-    assert "the API produced: TimeoutError (1)" in english
+    assert "the API produced: `TimeoutError` (1)" in english
     assert "(during the fault inventory: delay 2s on 50% of requests) (test)" in english
     started = "Fault started on the link inventory: delay 2s on 50% of requests (test) |"
     assert started in english, "a fault's own start is not during itself"
     assert "errors caused by the fault injected on the link inventory" in english
     french = render(session, lang="fr")
     assert "Début de la faute sur le lien inventory" in french
-    assert "API a produit : TimeoutError (1)" in french
+    assert "API a produit : `TimeoutError` (1)" in french
 
 
 def test_a_proxy_that_cannot_listen_is_a_timeline_event() -> None:

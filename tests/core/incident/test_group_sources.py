@@ -52,5 +52,6 @@ def test_the_report_says_where_the_top_group_occurred(tmp_path: Path) -> None:
     assert "Occurred on" not in render(session, lang="en")  # parsed from text: no place
     [group] = session.groups
     placed = replace(session, groups=(replace(group, sources=(("web-1", 30), ("web-`2", 20))),))
-    assert "Occurred on: `web-1` (30), `web-2` (20)." in render(placed, lang="en")
-    assert "Survenue sur : `web-1` (30), `web-2` (20)." in render(placed, lang="fr")
+    # Names are code, shown whole: a backtick in one cannot end its span.
+    assert "Occurred on: `web-1` (30), ``web-`2`` (20)." in render(placed, lang="en")
+    assert "Survenue sur : `web-1` (30), ``web-`2`` (20)." in render(placed, lang="fr")

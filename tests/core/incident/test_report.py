@@ -10,7 +10,8 @@ import pytest
 
 from errwatch.core.incident import timeline
 from errwatch.core.incident.recording import RecordedSession, Recorder, load_session
-from errwatch.core.incident.report import analyse, render, severity_of
+from errwatch.core.incident.report import analyse, render
+from errwatch.core.incident.report_facts import severity_of
 from errwatch.core.logs.grouping import GroupStore
 from errwatch.core.logs.tracebacks import parse_text
 
@@ -112,12 +113,12 @@ def test_the_french_report_follows_the_seed(tmp_path: Path) -> None:
         "### Processus / outils",
     ]
     assert "- **Date et heure de l’incident** : 29 juillet 2025, 14:35" in text
-    assert "- **Services impactés** : API exposée sur http://127.0.0.1:5000" in text
+    assert "- **Services impactés** : API exposée sur `http://127.0.0.1:5000`" in text
     assert "- **Gravité** : faible" in text
     rows = [line for line in text.splitlines() if line.startswith("| 14:")]
     assert [row.split(" | ")[1].removesuffix(" |") for row in rows] == [
-        "Début de l’injection : GET /error à 5 req/s (test)",
-        "Première occurrence de ZeroDivisionError en app.py:57 in error (test)",
+        "Début de l’injection : GET `/error` à 5 req/s (test)",
+        "Première occurrence de `ZeroDivisionError` en `app.py:57 in error` (test)",
         "Alerte « 5xx ratio » déclenchée (test)",
         "Arrêt de l’injection (user) : 50 requêtes, 50 en 5xx (test)",
         "Alerte « 5xx ratio » résolue (test)",
@@ -125,7 +126,7 @@ def test_the_french_report_follows_the_seed(tmp_path: Path) -> None:
     assert '`http_requests_total{status="500"}`' in text
     assert "2,0 s après la première erreur" in text
     assert "L’incident a été détecté par l’alerte « 5xx ratio »" in text
-    assert "ZeroDivisionError (50 occurrences) en /srv/api/app.py:57 (error)" in text
+    assert "`ZeroDivisionError` (50 occurrences) en `/srv/api/app.py:57 (error)`" in text
     assert "Retour du taux d’erreurs 5xx à zéro à 14:35:13." in text
     assert "ratio = 1 / 0" in text
     assert "Aucune erreur applicative hors injection" in text
@@ -148,13 +149,13 @@ def test_the_english_report(tmp_path: Path) -> None:
     assert "The 5xx rate was back to zero at 14:35:13." in text
     # the root cause is the top application group, not the injected one
     root = text.split("## Root cause", 1)[1].split("##", 1)[0]
-    assert "(get_user)" in root and "route /api/users/1" in root
+    assert "(get_user)`" in root and "route `/api/users/1`" in root
     assert "No application error outside the injection" not in text
 
 
 def test_a_test_route_answering_outside_an_injection_window_is_a_lesson(tmp_path: Path) -> None:
     text = render(record(tmp_path, outside=True))
-    assert "La route de test /error a répondu en dehors d’une fenêtre d’injection" in text
+    assert "La route de test `/error` a répondu en dehors d’une fenêtre d’injection" in text
 
 
 def test_unknown_language() -> None:
