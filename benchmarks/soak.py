@@ -6,8 +6,10 @@ away) every 45 s; Prometheus restarted once (at D/3) and the API once (at 2D/3).
 
 At the end it asserts: no crash (no worker failed, the app still answers a key), memory
 growth <= 20 MB after the warm-up, every traceback the API wrote counted exactly once
-(the dashboard's count against a scan of every log file), every injection window in the
-timeline. The dashboard runs headless in this process, driven like a person would.
+(the dashboard's count against a scan of every log file as it was when the count was
+read: the traffic stops first, and nothing written later can be in that count), every
+injection window in the timeline. The dashboard runs headless in this process, driven
+like a person would.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from textual.worker import WorkerState
 
 from errwatch.config import Config, InjectionConfig, RecordingConfig
 from errwatch.core.incident.timeline import EventKind
-from errwatch.core.logs.scan import scan_fds
+from errwatch.core.logs.scan import ScanResult, scan_fds
 from errwatch.demo.process import free_port
 from errwatch.demo.prometheus import find_prometheus
 from errwatch.demo.stack import DemoStack, demo_config
@@ -48,6 +50,30 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS")
+
+
+def log_sizes(log: Path) -> dict[Path, int]:
+    """The API's log and its rotated copies, with their sizes now."""
+    return {path: path.stat().st_size for path in sorted(log.parent.glob(f"{log.name}*"))}
+
+
+def scan_as_of(sizes: dict[Path, int]) -> ScanResult:
+    """The tracebacks of the first ``sizes[path]`` bytes of each file: what had been
+    written when the dashboard's count was read (later lines cannot be in that count)."""
+    descriptors: list[tuple[str, int]] = []
+    try:
+        for path, size in sizes.items():
+            fd = os.memfd_create(path.name)
+            descriptors.append((str(path), fd))
+            with path.open("rb") as source:
+                data = memoryview(source.read(size))
+            while data:
+                data = data[os.write(fd, data) :]
+            os.lseek(fd, 0, os.SEEK_SET)
+        return scan_fds(descriptors)
+    finally:
+        for _, fd in descriptors:
+            os.close(fd)
 
 
 @dataclass
@@ -140,10 +166,16 @@ async def run_soak(duration: float, workdir: Path, *, say: bool = True) -> SoakR
             if app.injector.running:
                 await pilot.press("f")
                 toggles += 1
+            # The traffic stops before the count: once the dashboard leaves, its proxies
+            # close and every product page the traffic asks for logs a ConnectError
+            # traceback that no dashboard is there to count.
+            if stack.traffic is not None:
+                await asyncio.to_thread(stack.traffic.stop)
             await pilot.pause(4.0)  # the last requests answered, their tracebacks read
             end_mb = rss_mb()
             panel = app.query_one(TracebackPanel)
             counted = panel.update.events if panel.update is not None else 0
+            written_at_count = log_sizes(log)
             incident = app.query_one(TimelinePanel).incident
             windows = sum(
                 1
@@ -154,13 +186,7 @@ async def run_soak(duration: float, workdir: Path, *, say: bool = True) -> SoakR
             await pilot.press("2")  # still answering keys
             assert app.page == "tracebacks" or app.has_class("-wide")
         sources.incident.close()
-        files = sorted(log.parent.glob(f"{log.name}*"))
-        descriptors = [(str(path), os.open(path, os.O_RDONLY)) for path in files]
-        try:
-            scanned = scan_fds(descriptors)
-        finally:
-            for _, fd in descriptors:
-                os.close(fd)
+        scanned = scan_as_of(written_at_count)
     result = SoakResult(
         seconds=duration,
         toggles=toggles,
