@@ -128,7 +128,8 @@ class TracebackReader:
         framer = detect(self._sample)
         if (framer.name if framer is not None else "none") == self.framing:
             return []
-        out = [] if self.demux is None else [e for p in self.demux.parsers() for e in p.finish()]
+        # What the old framing held open ends here, said incomplete if it was cut.
+        out = [event for parser in self.parsers() for event in parser.finish()]
         self.demux = self._demux(framer) if framer is not None else None
         return out
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from errwatch.core.logs.events import TracebackEvent
-from errwatch.core.logs.framing import detect
+from errwatch.core.logs.framing import DETECT_LINES, detect
 from errwatch.core.logs.reader import TracebackReader
 from tests.core.logs import corpus, prefixes
 from tests.core.logs.reading import in_pieces, in_windows
@@ -230,3 +230,20 @@ def test_rsyslog_escaped_newlines_are_one_message_of_several_lines(tmp_path: Pat
     _, [bare] = read(as_text(crash))
     assert shape([event]) == shape([bare])
     assert event.record is not None and event.record.route == "/error"
+
+
+def test_a_guess_made_on_few_lines_that_proves_wrong_ends_what_it_held_open() -> None:
+    # Live following: two lines, then silence, so the source is read as unprefixed for
+    # now; then prefixed lines come and the full sample says compose. The traceback the
+    # first guess held open is said (cut off) at once, not left for its timeout.
+    now = [100.0]
+    reader = TracebackReader("app.log", clock=lambda: now[0])
+    assert reader.feed(b'Traceback (most recent call last):\n  File "app.py", line 3, in f\n') == []
+    now[0] += 1.0
+    assert reader.settle(0.5) == []
+    assert reader.framing == "none"
+    lines = prefixes.compose_v2("web-1")([f"request {n} done" for n in range(DETECT_LINES)])
+    events = reader.feed(("\n".join(lines) + "\n").encode())
+    assert reader.framing != "none"
+    assert [(e.type, e.complete) for e in events] == [("<incomplete traceback>", False)]
+    assert reader.expire(0.0) == []
