@@ -313,9 +313,19 @@ class PrometheusSource:
                 "multiprocess mode?), or the app restarts often; those points are left out, "
                 "not drawn as spikes"
             )
-            gaps = {at for points in rates.resets.values() for at, value in points if value > 0}
-            every, test = _without(every, gaps), _without(test, gaps)
-            instances = tuple(replace(one, series=_without(one.series, gaps)) for one in instances)
+            # Left out: every point whose rate window went backwards (a drop inside, or a
+            # rise back from a process with lower counts), on any instance for the totals,
+            # on its own for each instance.
+            gaps = {
+                name: {at for at, value in points if value > 0}
+                for name, points in rates.disturbed.items()
+            }
+            anywhere = set().union(*gaps.values()) if gaps else set()
+            every, test = _without(every, anywhere), _without(test, anywhere)
+            instances = tuple(
+                replace(one, series=_without(one.series, gaps.get(one.instance, set())))
+                for one in instances
+            )
         classes_only = bool(every) and all(s.status.endswith("xx") for s in every)
         estimated = False
         split = self.split
