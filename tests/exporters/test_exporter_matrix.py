@@ -212,6 +212,8 @@ def test_injection_is_not_aborted_by_its_own_errors(
     # The window is all injection now: 5xx at the injection rate, all of them errwatch's.
     assert 0.6 * INJECT_RATE <= error_rate(after.current()) <= 1.4 * INJECT_RATE
     assert after.estimated is (kind.split == "estimated")
+    if after.estimated:  # the dashboard's guard gets the margin's lowest ratio too
+        assert after.app_ratio_low is not None and after.app_ratio_low <= 0.05
     assert after.app_error_ratio() is not None and after.app_error_ratio() <= 0.05
     assert after.test_error_rate() >= 0.6 * INJECT_RATE
 

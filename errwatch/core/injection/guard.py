@@ -66,6 +66,7 @@ def split_of(snapshot: MetricsSnapshot) -> ErrorSplit | None:
         app_errors=snapshot.app_error_rate(),
         injected_errors=snapshot.test_error_rate(),
         estimated=snapshot.estimated,
+        app_ratio_low=snapshot.app_ratio_low,
     )
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from errwatch.core.injection.answers import AnswerLedger
 from errwatch.core.injection.estimate import estimated_split
+from errwatch.core.injection.guard import split_of
 from errwatch.core.metrics.rates import MetricsSnapshot, Point, RateSeries, SourceState
 from errwatch.core.metrics.samples import SCRAPE_DURATION, TIMESTAMP_SLACK, counter_increases
 
@@ -173,3 +174,18 @@ def test_an_estimated_snapshot_says_so_and_keeps_the_app_ratio_clean() -> None:
     assert snapshot.app_error_ratio() == 0.0
     every, app = snapshot.ratio_points()
     assert every == ((T0, 10 / 15),) and app == ((T0, 0.0),)
+
+
+def test_the_dashboards_guard_gets_the_margins_lowest_ratio() -> None:
+    snapshot = MetricsSnapshot(
+        SourceState.UP,
+        T0,
+        (RateSeries("200", ((T0, 5.0),)), RateSeries("500", ((T0, 1.0),))),
+        split=True,
+        estimated=True,
+        data_at=T0,
+        app_ratio_low=0.01,
+    )
+    split = split_of(snapshot)
+    assert split is not None and split.estimated
+    assert (split.app_ratio, split.app_ratio_low) == (pytest.approx(1 / 6), 0.01)
