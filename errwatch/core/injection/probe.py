@@ -119,14 +119,14 @@ class ErrorSplitProbe:
         if not self.query:
             await self._discover()
         now = self._clock()
+        if not self.cfg.route_label and self.answers is not None:
+            return await self._estimate(self.answers, now)
         payload = await self._get("/api/v1/query", {"query": self.query, "time": f"{now:.3f}"})
         try:
             rows = self._vector_rows(payload)
         except (ValueError, KeyError, TypeError, IndexError) as error:
             raise SourceError(f"Prometheus: unreadable answer ({error})") from None
-        if self.cfg.route_label or self.answers is None:
-            return split_errors(rows, self.injection_route, now)
-        return await self._estimate(self.answers, now)
+        return split_errors(rows, self.injection_route, now)
 
     async def _estimate(self, answers: AnswerLedger, now: float) -> ErrorSplit:
         """No route label: the counters' raw samples against the injector's answers
