@@ -12,7 +12,9 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from errwatch.core.metrics.rates import RateSeries, normalize_status, status_class
 
@@ -24,6 +26,22 @@ RESOLUTION = 0.1
 """Seconds of one bucket of answers."""
 PHASES = (0.0, 0.25, 0.5, 0.75)
 """Scrape times tried, as fractions of the scrape interval (the engine's are not known)."""
+EXACT_KEEP = 600.0
+"""Seconds of answers kept one by one, with the times their requests left and their answers
+came back (the guard's estimate compares them with the engine's own scrape times)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One answer: its status, when its request left and when the answer came back.
+
+    The application counted the request somewhere in between: a scrape of its counter
+    at ``t`` has certainly seen it when ``received <= t``, certainly not when ``sent > t``.
+    """
+
+    status: str
+    sent: float
+    received: float
 
 
 class AnswerLedger:
@@ -37,11 +55,17 @@ class AnswerLedger:
         self._clock = clock
         self._lock = threading.Lock()
         self._buckets: dict[int, dict[str, int]] = {}
+        self._exact: deque[Answer] = deque()
 
-    def add(self, status: str, at: float | None = None) -> None:
-        """Count one answer with HTTP ``status`` received at ``at`` (now by default)."""
-        bucket = math.floor((self._clock() if at is None else at) / RESOLUTION)
+    def add(self, status: str, at: float | None = None, sent: float | None = None) -> None:
+        """Count one answer with HTTP ``status`` received at ``at`` (now by default) to a
+        request sent at ``sent`` (``at`` when not given: a request that took no time)."""
+        at = self._clock() if at is None else at
+        bucket = math.floor(at / RESOLUTION)
         with self._lock:
+            self._exact.append(Answer(status, at if sent is None else min(sent, at), at))
+            while self._exact and self._exact[0].received < at - EXACT_KEEP:
+                self._exact.popleft()
             row = self._buckets.setdefault(bucket, {})
             row[status] = row.get(status, 0) + 1
             oldest = bucket - KEEP / RESOLUTION
@@ -62,6 +86,11 @@ class AnswerLedger:
             for status, count in row.items():
                 found.setdefault(status, []).append((bucket * RESOLUTION, count))
         return found
+
+    def answers(self, start: float, end: float) -> tuple[Answer, ...]:
+        """Answers kept one by one whose request was in flight within ``[start, end]``."""
+        with self._lock:
+            return tuple(a for a in self._exact if a.received >= start and a.sent <= end)
 
     def counts(self, start: float, end: float) -> dict[str, int]:
         """Answers by status received within ``(start, end]`` (to a tenth of a second)."""

@@ -30,6 +30,9 @@ class ErrorSplit:
     """5xx per second on the injection route."""
     estimated: bool = False
     """No route label: the injected part is what the injector got back (an estimate)."""
+    app_ratio_low: float | None = None
+    """With an estimate: the lowest application 5xx ratio its margin allows (answers in
+    flight across a scrape may have been counted on either side); None: no margin known."""
 
 
 def split_errors(
@@ -63,6 +66,7 @@ def split_of(snapshot: MetricsSnapshot) -> ErrorSplit | None:
         app_errors=snapshot.app_error_rate(),
         injected_errors=snapshot.test_error_rate(),
         estimated=snapshot.estimated,
+        app_ratio_low=snapshot.app_ratio_low,
     )
 
 
@@ -95,15 +99,22 @@ class ErrorGuard:
         self.tripped = ""
         self._above_since = None
 
-    def observe(self, ratio: float | None, at: float, *, estimated: bool = False) -> str | None:
-        """Take one observation; the reason when this one trips the guard, else None."""
+    def observe(
+        self, ratio: float | None, at: float, *, estimated: bool = False, low: float | None = None
+    ) -> str | None:
+        """Take one observation; the reason when this one trips the guard, else None.
+
+        ``low``: the lowest ratio an estimate's margin allows; the guard trips only when
+        that too is above the threshold (an estimate within its own margin is no proof).
+        """
         if self.last is not None and at <= self.last[1]:
             return None
         self.last = (ratio, at)
         self.estimated = estimated
         if not self.enabled or self.tripped:
             return None
-        if ratio is None or ratio <= self.threshold:
+        judged = ratio if low is None or ratio is None else min(ratio, low)
+        if judged is None or judged <= self.threshold:
             self._above_since = None
             return None
         if self._above_since is None:
@@ -112,7 +123,8 @@ class ErrorGuard:
             return None
         held = f" for {format_duration(self.hold)}" if self.hold else ""
         what = "application 5xx ratio (estimated)" if estimated else "application 5xx ratio"
-        self.tripped = f"{what} {ratio:.1%} above the guard's {self.threshold:.1%}{held}"
+        least = f" (at least {judged:.1%})" if judged != ratio else ""
+        self.tripped = f"{what} {ratio:.1%}{least} above the guard's {self.threshold:.1%}{held}"
         return self.tripped
 
     def describe(self) -> str:

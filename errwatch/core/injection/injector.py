@@ -182,7 +182,9 @@ class Injector:
 
     def observe(self, split: ErrorSplit) -> None:
         """Feed the guard; stop the run (``stopped_by="guard"``) when it trips."""
-        reason = self.guard.observe(split.app_ratio, split.at, estimated=split.estimated)
+        reason = self.guard.observe(
+            split.app_ratio, split.at, estimated=split.estimated, low=split.app_ratio_low
+        )
         if reason and self.running:
             self.stop("guard", reason)
 
@@ -335,6 +337,7 @@ class Injector:
 
         counters = self._counters
         began = time.perf_counter()
+        sent = time.time()
         try:
             # httpx's timeout is per read: a target that drips a byte a second would hold
             # the request (and a concurrency slot, and the end of the run) for ever.
@@ -356,7 +359,7 @@ class Injector:
         counters.latency.add((time.perf_counter() - began) * 1000)
         status = str(response.status_code)
         counters.by_status[status] = counters.by_status.get(status, 0) + 1
-        self.answers.add(status)
+        self.answers.add(status, time.time(), sent)
 
     async def _drain(self) -> None:
         """Let in-flight requests end, for at most the request timeout."""

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from errwatch.config import PrometheusConfig
 from errwatch.core.injection.answers import AnswerLedger
+from errwatch.core.injection.estimate import estimated_split
 from errwatch.core.injection.guard import ErrorSplit, split_errors
 from errwatch.core.injection.injector import InjectionStats, Injector
 from errwatch.core.metrics.discovery import (
@@ -35,7 +35,8 @@ from errwatch.core.metrics.promql import (
     rate_query,
     sample_value,
 )
-from errwatch.core.metrics.rates import normalize_status, status_class
+from errwatch.core.metrics.rates import normalize_status
+from errwatch.core.metrics.samples import counter_increases, samples_query
 from errwatch.errors import SourceError
 
 
@@ -118,16 +119,34 @@ class ErrorSplitProbe:
         if not self.query:
             await self._discover()
         now = self._clock()
+        if not self.cfg.route_label and self.answers is not None:
+            return await self._estimate(self.answers, now)
         payload = await self._get("/api/v1/query", {"query": self.query, "time": f"{now:.3f}"})
         try:
             rows = self._vector_rows(payload)
         except (ValueError, KeyError, TypeError, IndexError) as error:
             raise SourceError(f"Prometheus: unreadable answer ({error})") from None
-        if self.cfg.route_label or self.answers is None:
-            return split_errors(rows, self.injection_route, now)
+        return split_errors(rows, self.injection_route, now)
+
+    async def _estimate(self, answers: AnswerLedger, now: float) -> ErrorSplit:
+        """No route label: the counters' raw samples against the injector's answers
+        between the same scrapes (see :mod:`errwatch.core.injection.estimate`)."""
         interval = (self.discovery.scrape_interval if self.discovery else None) or self.cfg.refresh
-        injected = self.answers.rates(now, self.cfg.rate_window, interval)
-        return replace(split_errors(estimated_rows(rows, injected), INJECTED, now), estimated=True)
+        span = max(self.cfg.rate_window, 2 * interval)
+        query = samples_query(self.cfg, span)
+        payload = await self._get("/api/v1/query", {"query": query, "time": f"{now:.3f}"})
+        try:
+            data = payload["data"]
+            if data["resultType"] != "matrix":
+                raise ValueError(f"expected a matrix, got {data['resultType']}")
+            # A scrape reads the counter within its timeout, never longer than the interval.
+            increases = counter_increases(data["result"], self.cfg.metric, interval)
+        except (ValueError, KeyError, TypeError, IndexError) as error:
+            raise SourceError(f"Prometheus: unreadable answer ({error})") from None
+        split = estimated_split(
+            increases, self.cfg.status_label, answers.answers(now - span - interval, now + interval)
+        )
+        return split or ErrorSplit(now, None, estimated=True)
 
     def _vector_rows(self, payload: Any) -> list[tuple[str, str, float]]:
         """(route, status, rate) rows; the route is the injection route or "" for the others."""
@@ -149,34 +168,6 @@ class ErrorSplitProbe:
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.aclose()
-
-
-def estimated_rows(
-    rows: list[tuple[str, str, float]], injected: dict[str, float]
-) -> list[tuple[str, str, float]]:
-    """Totals by status split into the injector's own part and the rest (no route label).
-
-    The injected rate is taken from the total of its status (or class, when the series
-    holds classes only), never below zero.
-    """
-    totals: dict[str, float] = {}
-    for _, status, rate in rows:
-        totals[status] = totals.get(status, 0.0) + rate
-    classes = bool(totals) and all(status.endswith("xx") for status in totals)
-    mine: dict[str, float] = {}
-    for status, rate in injected.items():
-        key = normalize_status(status) or status
-        key = status_class(key) if classes else key
-        mine[key] = mine.get(key, 0.0) + rate
-    split = []
-    for status, total in totals.items():
-        part = min(total, mine.get(status, 0.0))
-        split += [(INJECTED, status, part), ("", status, total - part)]
-    return split
-
-
-INJECTED = "\0injected"
-"""Route name of the injector's own part in :func:`estimated_rows`."""
 
 
 GuardListener = Callable[[ErrorSplit | None, str], None]

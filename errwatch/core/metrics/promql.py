@@ -31,6 +31,9 @@ PART_LABEL = "errwatch_part"
 """Label errwatch adds inside its query to mark requests to the injection route."""
 TEST_PART = "test"
 RESETS_PART = "resets"
+DISTURBED_PART = "disturbed"
+BACKWARDS_LOOKBACK = 3
+"""Rate windows before a point in which a higher count of another process is looked for."""
 
 _RE2_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
 # VictoriaMetrics answers 422 for a query it cannot parse as well as for one it cannot
@@ -107,23 +110,39 @@ def rate_query(
     With a route label and an injection route, requests to that route get
     ``errwatch_part="test"`` so one query tells test errors from application errors.
     Counter drops inside the window come along as ``errwatch_part="resets"``, so
-    counters that go backwards between scrapes are told, not drawn as spikes.
+    counters that go backwards between scrapes are told, and the number of series whose
+    window may not be requests at all (a drop inside, or a count below one the windows
+    before it held) as ``errwatch_part="disturbed"``, so those points are not drawn.
     """
     sel = selector(cfg)
     rate = increase_rate(cfg.metric, sel, cfg.rate_window, up_query(cfg))
     status = cfg.status_label
-    resets = (
-        f"label_replace(sum by (instance) (resets({cfg.metric}{sel}[{window(cfg.rate_window)}])), "
-        f'{string_literal(PART_LABEL)}, "{RESETS_PART}", "instance", "(.*)")'
+    series = f"{cfg.metric}{sel}"
+    span = window(cfg.rate_window)
+    resets = _per_instance(f"sum by (instance) (resets({series}[{span}]))", RESETS_PART)
+    # A window whose lowest sample is below the highest of the windows before it may hold
+    # a rise from a process with lower counts back to one with higher counts: no drop
+    # inside, yet not requests either.
+    lookback = window(cfg.rate_window * BACKWARDS_LOOKBACK)
+    disturbed = _per_instance(
+        f"count by (instance) (resets({series}[{span}]) > 0 or "
+        f"min_over_time({series}[{span}]) < max_over_time({series}[{lookback}] offset {span}))",
+        DISTURBED_PART,
     )
+    parts = f"{resets} or {disturbed}"
     if not (cfg.route_label and injection_route):
-        return f"sum by ({status}, instance) ({rate}) or {resets}"
+        return f"sum by ({status}, instance) ({rate}) or {parts}"
     tagged = (
         f"label_replace({rate}, {string_literal(PART_LABEL)}, {string_literal(TEST_PART)}, "
         f"{string_literal(cfg.route_label)}, "
         f"{string_literal(route_regex(injection_route, templates))})"
     )
-    return f"sum by ({status}, instance, {PART_LABEL}) ({tagged}) or {resets}"
+    return f"sum by ({status}, instance, {PART_LABEL}) ({tagged}) or {parts}"
+
+
+def _per_instance(query: str, part: str) -> str:
+    """``query`` (a vector by instance) marked as the ``part`` of :func:`rate_query`."""
+    return f'label_replace({query}, {string_literal(PART_LABEL)}, "{part}", "instance", "(.*)")'
 
 
 def up_query(cfg: PrometheusConfig) -> str:
@@ -171,6 +190,8 @@ class RateResult:
     instances: tuple[InstanceRates, ...] = ()
     resets: dict[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     """instance -> (time, counter drops within the rate window ending then)."""
+    disturbed: dict[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    """instance -> (time, series whose rate window ending then went backwards)."""
     left_out: tuple[str, ...] = ()
 
 
@@ -185,12 +206,16 @@ def parse_rates(result: Any, status_label: str) -> RateResult:
     test: list[RateSeries] = []
     per_instance: dict[str, list[RateSeries]] = {}
     resets: dict[str, tuple[tuple[float, float], ...]] = {}
+    disturbed: dict[str, tuple[tuple[float, float], ...]] = {}
     left_out: set[str] = set()
     for item in result:
         labels = item["metric"]
         instance = str(labels.get("instance", ""))
         if labels.get(PART_LABEL) == RESETS_PART:
             resets[instance] = _points(item["values"], floor=0.0)
+            continue
+        if labels.get(PART_LABEL) == DISTURBED_PART:
+            disturbed[instance] = _points(item["values"], floor=0.0)
             continue
         raw = str(labels.get(status_label, ""))
         status = normalize_status(raw)
@@ -206,7 +231,12 @@ def parse_rates(result: Any, status_label: str) -> RateResult:
         InstanceRates(name, add_series(series)) for name, series in sorted(per_instance.items())
     )
     return RateResult(
-        add_series(every), add_series(test), instances, resets, tuple(sorted(left_out))
+        add_series(every),
+        add_series(test),
+        instances,
+        resets,
+        disturbed,
+        tuple(sorted(left_out)),
     )
 
 

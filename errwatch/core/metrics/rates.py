@@ -90,6 +90,9 @@ class MetricsSnapshot:
     """Things a person must know about the data (values left out, classes only...)."""
     classes_only: bool = False
     """The status label holds classes ("5xx", Envoy's "5"), not codes."""
+    app_ratio_low: float | None = None
+    """With an estimated split: the lowest application 5xx ratio now that the estimate's
+    margin allows (from the engine's raw samples); None when not known."""
 
     @property
     def age(self) -> float | None:

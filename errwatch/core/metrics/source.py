@@ -48,6 +48,7 @@ from errwatch.core.metrics.rates import (
     RateSeries,
     SourceState,
 )
+from errwatch.core.metrics.samples import counter_increases, samples_query
 from errwatch.core.units import format_duration
 from errwatch.errors import SourceError
 
@@ -268,6 +269,7 @@ class PrometheusSource:
                 )
                 ups = self._read(partial(up_by_instance, instant))
             why = self._scrape_errors() if ups and 0.0 in ups.values() else ()
+            low = self._lowest_app_ratio(now)
         except QueryFailed as failed:
             failure = Failure(failed.failure.state, self._credentials.redact(failed.failure.detail))
             if failure.state is SourceState.UNAUTHORIZED and self._client is not None:
@@ -277,6 +279,8 @@ class PrometheusSource:
                 self._client = None
             return failed_snapshot(self._last, now, failure, self.mode)
         snapshot = self._judge(self._snapshot(now, step, rates, ups), ups, why)
+        if snapshot.estimated:
+            snapshot = replace(snapshot, app_ratio_low=low)
         self._last = snapshot
         return snapshot
 
@@ -313,9 +317,19 @@ class PrometheusSource:
                 "multiprocess mode?), or the app restarts often; those points are left out, "
                 "not drawn as spikes"
             )
-            gaps = {at for points in rates.resets.values() for at, value in points if value > 0}
-            every, test = _without(every, gaps), _without(test, gaps)
-            instances = tuple(replace(one, series=_without(one.series, gaps)) for one in instances)
+            # Left out: every point whose rate window went backwards (a drop inside, or a
+            # rise back from a process with lower counts), on any instance for the totals,
+            # on its own for each instance.
+            gaps = {
+                name: {at for at, value in points if value > 0}
+                for name, points in rates.disturbed.items()
+            }
+            anywhere = set().union(*gaps.values()) if gaps else set()
+            every, test = _without(every, anywhere), _without(test, anywhere)
+            instances = tuple(
+                replace(one, series=_without(one.series, gaps.get(one.instance, set())))
+                for one in instances
+            )
         classes_only = bool(every) and all(s.status.endswith("xx") for s in every)
         estimated = False
         split = self.split
@@ -323,7 +337,7 @@ class PrometheusSource:
             # No route label to tell the injection route apart: subtract what the
             # injector itself got back over the same windows (an estimate).
             times = {at for one in every for at, _ in one.points}
-            interval = (discovery.scrape_interval if discovery else None) or self.cfg.refresh
+            interval = self._interval()
             test = self.answers.series(times, self.cfg.rate_window, interval, classes=classes_only)
             split = estimated = True
         return MetricsSnapshot(
@@ -344,6 +358,37 @@ class PrometheusSource:
             notes=tuple(notes),
             classes_only=classes_only,
         )
+
+    def _interval(self) -> float:
+        """The scrape interval discovery read, else the refresh interval."""
+        discovery = self.discovery
+        return (discovery.scrape_interval if discovery else None) or self.cfg.refresh
+
+    def _lowest_app_ratio(self, now: float) -> float | None:
+        """Without a route label, while the injector has answers: the lowest application
+        5xx ratio the estimate's margin allows, from the raw samples (the guard acts on
+        it); None when there is no estimate or the engine did not answer."""
+        if self.split or not self.injection_route or not self.answers:
+            return None
+        from errwatch.core.injection.estimate import estimated_split
+
+        interval = self._interval()
+        span = max(self.cfg.rate_window, 2 * interval)
+        assert self._client is not None
+        try:
+            matrix = self._ask(
+                partial(
+                    self._client.custom_query,
+                    samples_query(self.cfg, span),
+                    params={"time": f"{now:.3f}"},
+                )
+            )
+            increases = self._read(partial(counter_increases, matrix, self.cfg.metric, interval))
+        except QueryFailed:
+            return None  # the chart's estimate stands alone this time
+        answers = self.answers.answers(now - span - interval, now + interval)
+        split = estimated_split(increases, self.cfg.status_label, answers)
+        return None if split is None else split.app_ratio_low
 
     def _scrape_errors(self) -> tuple[str, ...]:
         """Why the job's targets are down, in the engine's words; () when it cannot say."""

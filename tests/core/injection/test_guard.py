@@ -17,6 +17,17 @@ def test_trips_on_the_first_ratio_above_the_threshold_and_says_why() -> None:
     assert guard.observe(0.5, 4.0) is None  # tripped once: the caller stops once
 
 
+def test_an_estimate_trips_only_when_its_lowest_ratio_is_above() -> None:
+    guard = ErrorGuard(0.05)
+    # 10.4% estimated, but its margin reaches 2%: no proof of application errors.
+    assert guard.observe(0.104, 1.0, estimated=True, low=0.02) is None
+    assert guard.describe() == "app 5xx 10.4% est. (guard 5.0%)"
+    reason = guard.observe(0.3, 2.0, estimated=True, low=0.2)
+    assert (
+        reason == "application 5xx ratio (estimated) 30.0% (at least 20.0%) above the guard's 5.0%"
+    )
+
+
 def test_hold_needs_the_ratio_to_stay_above_for_that_long() -> None:
     guard = ErrorGuard(0.1, hold=2.0)
     assert guard.observe(0.2, 10.0) is None

@@ -34,6 +34,9 @@ def test_the_rate_query_splits_the_injection_route_in_one_request() -> None:
         f'up{{job="api",instance="h:1"}} offset 10s) / 10 or rate({m}[10s]), '
         '"errwatch_part", "test", "endpoint", "/error|/err\\\\{x\\\\}")) or '
         f'label_replace(sum by (instance) (resets({m}[10s])), "errwatch_part", "resets", '
+        '"instance", "(.*)") or '
+        f"label_replace(count by (instance) (resets({m}[10s]) > 0 or min_over_time({m}[10s]) "
+        f'< max_over_time({m}[31s] offset 10s)), "errwatch_part", "disturbed", '
         '"instance", "(.*)")'
     )
 
@@ -45,6 +48,9 @@ def test_without_a_route_label_there_is_no_split() -> None:
         f"sum by (code, instance) ((({m} unless {m} offset 10s) and on (job, instance) up "
         f"offset 10s) / 10 or rate({m}[10s])) or "
         f'label_replace(sum by (instance) (resets({m}[10s])), "errwatch_part", "resets", '
+        '"instance", "(.*)") or '
+        f"label_replace(count by (instance) (resets({m}[10s]) > 0 or min_over_time({m}[10s]) "
+        f'< max_over_time({m}[30s] offset 10s)), "errwatch_part", "disturbed", '
         '"instance", "(.*)")'
     )
 
