@@ -15,8 +15,9 @@ from errwatch.core.injection.answers import AnswerLedger
 from errwatch.core.injection.injector import Injector
 from errwatch.core.injection.links import Listener, build_proxy
 from errwatch.core.logs.logwatch import TracebackMonitor
+from errwatch.core.metrics.polling import MetricsSource
 from errwatch.core.metrics.scrape import BridgedSource, ScrapeSource
-from errwatch.core.metrics.source import MetricsSource, PrometheusSource
+from errwatch.core.metrics.source import PrometheusSource
 from errwatch.errors import UsageError
 
 

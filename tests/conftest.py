@@ -63,7 +63,7 @@ def wait_until(
 
 def api_counter(api_url: str, route: str, status: str) -> float:
     """The demo API's own http_requests_total for one route and status."""
-    from errwatch.core.metrics.source import parse_counters
+    from errwatch.core.metrics.exposition import parse_counters
 
     text = httpx.get(f"{api_url}/metrics", timeout=2).text
     wanted = f'endpoint="{route}"'

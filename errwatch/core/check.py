@@ -15,8 +15,8 @@ from typing import Any
 
 from errwatch.core.logs.grouping import ErrorGroup, ranked_sources
 from errwatch.core.logs.logwatch import TracebackMonitor, TracebackUpdate
+from errwatch.core.metrics.polling import Backoff, MetricsSource
 from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
-from errwatch.core.metrics.source import Backoff, MetricsSource
 from errwatch.core.textsafe import for_terminal
 from errwatch.core.units import format_duration
 

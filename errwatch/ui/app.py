@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from errwatch.core.injection.injector import Injector
     from errwatch.core.injection.links import Listener
     from errwatch.core.logs.logwatch import TracebackMonitor
-    from errwatch.core.metrics.source import MetricsSource
+    from errwatch.core.metrics.polling import MetricsSource
     from errwatch.sources import Sources
     from errwatch.ui.dashboard import DashboardPanels
     from errwatch.ui.injection import InjectionPanel

@@ -21,8 +21,8 @@ from textual.worker import Worker, WorkerState
 
 from errwatch.config import DashboardConfig, PanelConfig
 from errwatch.core.incident.spans import Span
+from errwatch.core.metrics.polling import Backoff, MetricsSource
 from errwatch.core.metrics.rates import MetricsSnapshot, SourceState, status_class, worst_first
-from errwatch.core.metrics.source import Backoff, MetricsSource
 from errwatch.core.textsafe import for_terminal, plain
 from errwatch.core.units import format_duration
 from errwatch.ui.chartstyle import (

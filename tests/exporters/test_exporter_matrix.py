@@ -23,6 +23,7 @@ from errwatch.config import Config, load_config
 from errwatch.core.injection.guard import ErrorSplit
 from errwatch.core.injection.injector import Injector
 from errwatch.core.injection.probe import ErrorSplitProbe, run_guarded
+from errwatch.core.metrics.polling import MetricsSource
 from errwatch.core.metrics.rates import (
     MetricsSnapshot,
     SourceState,
@@ -30,7 +31,6 @@ from errwatch.core.metrics.rates import (
     status_class,
     worst_first,
 )
-from errwatch.core.metrics.source import MetricsSource
 from errwatch.sources import build_metrics
 from tests.conftest import wait_until
 from tests.exporters.fleet import BY_JOB, KINDS, OK_RATE, Fleet, Kind, running_fleet

@@ -13,8 +13,8 @@ from textual.pilot import Pilot
 
 from errwatch.config import Config, PanelConfig
 from errwatch.core.injection.injector import Injector
+from errwatch.core.metrics.polling import MetricsSource
 from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
-from errwatch.core.metrics.source import MetricsSource
 from errwatch.ui.app import ErrwatchApp
 from errwatch.ui.chart import ChartView, RateChart
 from errwatch.ui.header import StatusBar

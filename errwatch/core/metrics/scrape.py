@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 
 from errwatch.config import PrometheusConfig
 from errwatch.core.metrics.exposition import read_counters, read_series, statuses_only, sum_by
+from errwatch.core.metrics.polling import Clock, MetricsSource, failed_snapshot, request_failure
 from errwatch.core.metrics.promql import Failure, QueryFailed, classify_response
 from errwatch.core.metrics.rates import CounterHistory, MetricsSnapshot, SourceState
 from errwatch.core.metrics.requestseries import AUTO, choose_request_series
-from errwatch.core.metrics.source import Clock, MetricsSource, failed_snapshot, request_failure
 from errwatch.errors import SourceError
 
 if TYPE_CHECKING:

@@ -13,11 +13,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from errwatch.config import PanelConfig, PrometheusConfig
 from errwatch.core.metrics.auth import CredentialError, Credentials, load_credentials
+from errwatch.core.metrics.backwards import counter_drops, without_points
 from errwatch.core.metrics.discovery import (
     Ask,
     Discovery,
@@ -26,14 +27,19 @@ from errwatch.core.metrics.discovery import (
     route_templates,
     run_sync,
 )
-from errwatch.core.metrics.exposition import parse_counters
 from errwatch.core.metrics.panels import PanelReading, PanelState
+from errwatch.core.metrics.polling import (
+    TOO_DEEP,
+    Clock,
+    failed_snapshot,
+    request_failure,
+    unreadable,
+)
 from errwatch.core.metrics.promql import (
     Failure,
     QueryFailed,
     RateResult,
     classify_response,
-    connection_detail,
     parse_panel,
     parse_rates,
     range_step,
@@ -45,7 +51,6 @@ from errwatch.core.metrics.promql import (
 )
 from errwatch.core.metrics.rates import (
     MetricsSnapshot,
-    RateSeries,
     SourceState,
 )
 from errwatch.core.metrics.samples import counter_increases, samples_query
@@ -56,56 +61,6 @@ if TYPE_CHECKING:
     import requests
 
     from errwatch.core.injection.answers import AnswerLedger
-
-Clock = Callable[[], float]
-
-
-class MetricsSource(Protocol):
-    """Anything the rates panel can poll."""
-
-    @property
-    def mode(self) -> str:
-        """How the data is obtained: "prometheus" or "direct scrape"."""
-        ...
-
-    def poll(self) -> MetricsSnapshot:
-        """Fetch once (blocking) and describe the outcome."""
-        ...
-
-    def close(self) -> None:
-        """Release connections."""
-        ...
-
-
-class Backoff:
-    """Delay before the next poll: the refresh interval while the engine answers, else
-    doubling from 1 s to 30 s; straight to 30 s when retrying cannot help (a bad query,
-    refused credentials), so a mistake is not hammered at the refresh rate."""
-
-    def __init__(self, refresh: float, first: float = 1.0, ceiling: float = 30.0) -> None:
-        self.refresh = refresh
-        self.first = first
-        self.ceiling = ceiling
-        self._failures = 0
-
-    def next_delay(self, state: SourceState) -> float:
-        """Seconds to wait after a poll that ended in ``state``."""
-        if state.answered:
-            self._failures = 0
-            return self.refresh
-        self._failures += 1
-        if state in (SourceState.BAD_QUERY, SourceState.UNAUTHORIZED):
-            return self.ceiling
-        return min(self.ceiling, self.first * 2.0 ** (self._failures - 1))
-
-
-def failed_snapshot(
-    last: MetricsSnapshot | None, now: float, failure: Failure, mode: str
-) -> MetricsSnapshot:
-    """A failure that keeps the last good data, marked with the time it was current."""
-    if last is None:
-        return MetricsSnapshot(failure.state, now, detail=failure.detail, mode=mode)
-    return replace(last, state=failure.state, at=now, detail=failure.detail, mode=mode)
 
 
 class PrometheusSource:
@@ -325,9 +280,9 @@ class PrometheusSource:
                 for name, points in rates.disturbed.items()
             }
             anywhere = set().union(*gaps.values()) if gaps else set()
-            every, test = _without(every, anywhere), _without(test, anywhere)
+            every, test = without_points(every, anywhere), without_points(test, anywhere)
             instances = tuple(
-                replace(one, series=_without(one.series, gaps.get(one.instance, set())))
+                replace(one, series=without_points(one.series, gaps.get(one.instance, set())))
                 for one in instances
             )
         classes_only = bool(every) and all(s.status.endswith("xx") for s in every)
@@ -506,7 +461,7 @@ class PrometheusSource:
             )
         except (requests.RequestException, ValueError, KeyError, TypeError) as error:
             # A 200 whose body is cut short or is not the API's JSON (a proxy's page...).
-            failure = _unreadable(error)
+            failure = unreadable(error)
         except RecursionError:
             failure = TOO_DEEP
         raise QueryFailed(failure)
@@ -516,7 +471,7 @@ class PrometheusSource:
         try:
             return parse()
         except (ValueError, KeyError, TypeError, IndexError) as error:
-            raise QueryFailed(_unreadable(error)) from None
+            raise QueryFailed(unreadable(error)) from None
         except RecursionError:
             raise QueryFailed(TOO_DEEP) from None
 
@@ -526,55 +481,4 @@ class PrometheusSource:
             self._client.close()
 
 
-TOO_DEEP = Failure(SourceState.QUERY_ERROR, "unreadable answer: its JSON is nested too deeply")
-"""A JSON answer nested beyond what a parser can follow (no PromQL API sends one)."""
-
-
-def request_failure(error: BaseException, where: str, timeout: float) -> Failure:
-    """A request that got no (whole) answer: a timeout, or why the connection failed."""
-    import requests
-
-    # Without client retries urllib3 wraps a read timeout in a connection error.
-    if isinstance(error, requests.Timeout) or "timed out" in str(error):
-        return Failure(SourceState.TIMEOUT, f"no answer within {format_duration(timeout)}")
-    return connection_detail(error, where)
-
-
-def _unreadable(error: BaseException) -> Failure:
-    return Failure(
-        SourceState.QUERY_ERROR,
-        f"unreadable answer (cut short, or not the PromQL API's JSON): {type(error).__name__}",
-    )
-
-
-BACKWARDS_DROPS = 3
-"""Counter drops over the chart range from which counters "go backwards": a restart drops
-a counter once; processes answering scrapes in turn drop it again and again."""
-
-
-def counter_drops(
-    resets: Mapping[str, tuple[tuple[float, float], ...]],
-) -> tuple[str, float] | None:
-    """(instance, drops over the range) when counters go backwards, else None.
-
-    Each point is the number of drops within the rate window ending then, so a drop is
-    counted once, when it enters the window (the count rises).
-    """
-    worst: tuple[str, float] | None = None
-    for instance, points in resets.items():
-        drops, before = 0.0, 0.0
-        for _, value in points:
-            drops += max(0.0, value - before)
-            before = value
-        if drops >= BACKWARDS_DROPS and (worst is None or drops > worst[1]):
-            worst = (instance, drops)
-    return worst
-
-
-def _without(series: tuple[RateSeries, ...], gaps: set[float]) -> tuple[RateSeries, ...]:
-    return tuple(
-        RateSeries(one.status, tuple(p for p in one.points if p[0] not in gaps)) for one in series
-    )
-
-
-__all__ = ["Backoff", "MetricsSource", "PrometheusSource", "failed_snapshot", "parse_counters"]
+__all__ = ["PrometheusSource"]

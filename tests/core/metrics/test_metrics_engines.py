@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from errwatch.config import PrometheusConfig
+from errwatch.core.metrics.polling import Backoff
 from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
-from errwatch.core.metrics.source import Backoff, PrometheusSource
+from errwatch.core.metrics.source import PrometheusSource
 from errwatch.demo.process import free_port
 from errwatch.demo.prometheus import PrometheusServer
 from errwatch.demo.stack import DemoApi

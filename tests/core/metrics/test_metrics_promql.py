@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from errwatch.config import PrometheusConfig
+from errwatch.core.metrics.backwards import counter_drops
 from errwatch.core.metrics.promql import (
     MAX_POINTS,
     classify_response,
@@ -18,7 +19,6 @@ from errwatch.core.metrics.promql import (
     up_query,
 )
 from errwatch.core.metrics.rates import SourceState, worst_first
-from errwatch.core.metrics.source import counter_drops
 
 PINNED = PrometheusConfig(
     metric="http_requests_total", status_label="status", route_label="endpoint", job="api"

@@ -7,6 +7,7 @@ import pytest
 
 from errwatch.core.incident.spans import Span, visible
 from errwatch.core.metrics.panels import format_value
+from errwatch.core.metrics.polling import Backoff
 from errwatch.core.metrics.rates import (
     CounterHistory,
     MetricsSnapshot,
@@ -14,7 +15,6 @@ from errwatch.core.metrics.rates import (
     SourceState,
     by_class,
 )
-from errwatch.core.metrics.source import Backoff
 
 T = 1_000.0
 
