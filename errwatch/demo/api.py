@@ -26,7 +26,13 @@ from typing import Any
 import httpx
 from flask import Flask, abort, jsonify, request
 from flask.typing import ResponseReturnValue
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    ProcessCollector,
+    generate_latest,
+)
 from werkzeug.exceptions import BadGateway, GatewayTimeout, HTTPException, InternalServerError
 
 INJECTION_HEADER = "X-Errwatch-Injection"
@@ -130,7 +136,11 @@ def create_app(
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["ENABLE_TEST_ROUTES"] = enable_test_routes
-    registry = registry if registry is not None else CollectorRegistry()
+    if registry is None:
+        registry = CollectorRegistry()
+        # What prometheus_client's default registry exports beside the app's own
+        # metrics: process_start_time_seconds tells a restart from processes in turn.
+        ProcessCollector(registry=registry)
     requests_total = Counter(
         "http_requests_total",
         "HTTP requests answered, by method, route template and status.",

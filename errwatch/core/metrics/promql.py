@@ -32,8 +32,11 @@ PART_LABEL = "errwatch_part"
 TEST_PART = "test"
 RESETS_PART = "resets"
 DISTURBED_PART = "disturbed"
+PROCESS_START = "process_start_time_seconds"
+"""Exported by prometheus_client, the Go client and most others: one value per process."""
 BACKWARDS_LOOKBACK = 3
-"""Rate windows before a point in which a higher count of another process is looked for."""
+"""Rate windows before a point in which a higher count of another process is looked for,
+and in which its drops are counted."""
 
 _RE2_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
 # VictoriaMetrics answers 422 for a query it cannot parse as well as for one it cannot
@@ -120,13 +123,25 @@ def rate_query(
     series = f"{cfg.metric}{sel}"
     span = window(cfg.rate_window)
     resets = _per_instance(f"sum by (instance) (resets({series}[{span}]))", RESETS_PART)
-    # A window whose lowest sample is below the highest of the windows before it may hold
-    # a rise from a process with lower counts back to one with higher counts: no drop
-    # inside, yet not requests either.
-    lookback = window(cfg.rate_window * BACKWARDS_LOOKBACK)
+    # A drop inside the window is a process answering in place of another, unless the
+    # process answering now started within the window: a restart, which rate() reads
+    # right. A window that starts below the highest count of the windows before it and
+    # climbs back to it holds a rise from a process with lower counts to one with higher
+    # counts: no drop inside, yet not requests either; unless process start times have
+    # only moved on lately (restarts, not processes in turn). Without start times, both
+    # shapes are left out.
+    lookback = cfg.rate_window * BACKWARDS_LOOKBACK
+    before = f"max_over_time({series}[{window(lookback)}] offset {span})"
+    started = f"{PROCESS_START}{sel}"
+    restarted = f"{started} > time() - {span[:-1]}"  # started within the window
+    steady = f"resets({started}[{window(lookback + cfg.rate_window)}]) == 0"
     disturbed = _per_instance(
-        f"count by (instance) (resets({series}[{span}]) > 0 or "
-        f"min_over_time({series}[{span}]) < max_over_time({series}[{lookback}] offset {span}))",
+        f"count by (instance) ("
+        f"(resets({series}[{span}]) > 0 unless on (instance) {restarted}) or "
+        f"(min_over_time({series}[{span}]) < {before} "
+        f"and max_over_time({series}[{span}]) >= {before} "
+        f"unless on (instance) resets({series}[{span}]) > 0 "
+        f"unless on (instance) {steady}))",
         DISTURBED_PART,
     )
     parts = f"{resets} or {disturbed}"

@@ -8,10 +8,11 @@ hand scrapes to its workers in a given order (tests/exporters has the real one).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -31,20 +32,46 @@ TURN = "AAAAABAAAAACCAB"
 """Which worker answers each scrape, round and round: drops, rises back, runs of one."""
 
 
-class Workers(ThreadingHTTPServer):
-    """Answers each scrape with the next worker's own count."""
+STARTS = {"A": 1000.0, "B": 3000.0, "C": 2000.0}
+"""Each worker's process start time, as prometheus_client exports it."""
 
-    def __init__(self) -> None:
+
+class Workers(ThreadingHTTPServer):
+    """Answers each scrape with the next worker's own count (and, with ``starts``, its
+    process start time)."""
+
+    def __init__(self, *, starts: bool = False) -> None:
         super().__init__(("127.0.0.1", 0), Scrape)
         self.started = time.time()
         self.turn = itertools.cycle(TURN)
         self.lock = threading.Lock()
+        self.starts = starts
 
     def exposition(self) -> str:
         with self.lock:
             worker = next(self.turn)
         count = int(BASES[worker] + RATES[worker] * (time.time() - self.started))
-        return f'# TYPE requests_total counter\nrequests_total{{code="200"}} {count}\n'
+        text = f'# TYPE requests_total counter\nrequests_total{{code="200"}} {count}\n'
+        if self.starts:
+            text += f"process_start_time_seconds {STARTS[worker]}\n"
+        return text
+
+
+class Restarting(Workers):
+    """One process, restarted every 4 s: its count starts again from 0, its start time
+    moves on."""
+
+    def exposition(self) -> str:
+        now = time.time()
+        born = self.started + (now - self.started) // RESTART_EVERY * RESTART_EVERY
+        count = int(5.0 * (now - born))
+        return (
+            f'# TYPE requests_total counter\nrequests_total{{code="200"}} {count}\n'
+            f"# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds {born}\n"
+        )
+
+
+RESTART_EVERY = 4.0
 
 
 class Scrape(BaseHTTPRequestHandler):
@@ -62,9 +89,17 @@ class Scrape(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.fixture(params=[False, True], ids=["counters only", "with start times"])
+def workers(request: pytest.FixtureRequest) -> Iterator[Workers]:
+    yield from serving(Workers(starts=request.param))
+
+
 @pytest.fixture
-def workers() -> Iterator[Workers]:
-    server = Workers()
+def restarting() -> Iterator[Workers]:
+    yield from serving(Restarting())
+
+
+def serving(server: Workers) -> Iterator[Workers]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -74,10 +109,10 @@ def workers() -> Iterator[Workers]:
         server.server_close()
 
 
-def test_points_whose_window_went_backwards_are_left_out(
-    prometheus_bin: str, workers: Workers, tmp_path: Path
-) -> None:
-    host, port = workers.server_address[:2]
+@contextlib.contextmanager
+def scraping(prometheus_bin: str, server: Workers, tmp_path: Path) -> Iterator[PrometheusSource]:
+    """A real Prometheus scraping ``server`` every second, and a source reading it."""
+    host, port = server.server_address[:2]
     target = f"{host}:{port}"
     prometheus = PrometheusServer(prometheus_bin, tmp_path, [target])
     prometheus.start()
@@ -93,25 +128,30 @@ def test_points_whose_window_went_backwards_are_left_out(
         refresh=1.0,
     )
     source = PrometheusSource(cfg)
-    last: list[MetricsSnapshot] = []
-
-    def seen() -> bool:
-        snapshot = source.poll()
-        last[:] = [snapshot]
-        drawn = [p for one in snapshot.series for p in one.points]
-        # A full turn or more: every shape of window has come round.
-        return snapshot.state is SourceState.UP and bool(snapshot.notes) and len(drawn) >= 5
-
     try:
-        wait_until(seen, 60, "the note and points from windows on one worker", pause=_pause)
-        [snapshot] = last
-        naive = httpx.get(
-            f"{prometheus.url}/api/v1/query",
-            params={"query": 'max_over_time(rate(requests_total{job="api"}[4s])[60s:1s])'},
-        ).json()["data"]["result"]
+        yield source
     finally:
         source.close()
         prometheus.stop()
+
+
+def test_points_whose_window_went_backwards_are_left_out(
+    prometheus_bin: str, workers: Workers, tmp_path: Path
+) -> None:
+    with scraping(prometheus_bin, workers, tmp_path) as source:
+
+        def seen() -> MetricsSnapshot | None:
+            snapshot = source.poll()
+            drawn = [p for one in snapshot.series for p in one.points]
+            # A full turn or more: every shape of window has come round.
+            done = snapshot.state is SourceState.UP and snapshot.notes and len(drawn) >= 5
+            return snapshot if done else None
+
+        snapshot = polled(seen, "the note and points from windows on one worker")
+        naive = httpx.get(
+            f"{source.cfg.url}/api/v1/query",
+            params={"query": 'max_over_time(rate(requests_total{job="api"}[4s])[60s:1s])'},
+        ).json()["data"]["result"]
     [note] = snapshot.notes
     assert note.startswith("counters go backwards between scrapes")
     # rate() alone reads a rise back to A (hundreds above B) as requests: a spike.
@@ -125,6 +165,40 @@ def test_points_whose_window_went_backwards_are_left_out(
     assert [p for s in instance.series for p in s.points] == [
         p for s in snapshot.series for p in s.points
     ]
+
+
+def test_an_app_restarted_again_and_again_keeps_its_newest_points(
+    prometheus_bin: str, restarting: Workers, tmp_path: Path
+) -> None:
+    # A resilience test restarting the API: its counters drop to 0 each time, which
+    # rate() reads right; its start time only moves on, so no window is left out.
+    with scraping(prometheus_bin, restarting, tmp_path) as source:
+
+        def seen() -> MetricsSnapshot | None:
+            snapshot = source.poll()
+            return snapshot if snapshot.state is SourceState.UP and snapshot.notes else None
+
+        snapshot = polled(seen, "restarts said")
+    [note] = snapshot.notes
+    assert note.startswith("counters go backwards between scrapes")
+    assert snapshot.age is not None and snapshot.age < 2.5
+    drawn = [rate for one in snapshot.series for _, rate in one.points]
+    assert drawn and max(drawn) <= 7.5, drawn  # 5/s; never a whole count read as requests
+
+
+def polled(
+    poll: Callable[[], MetricsSnapshot | None], what: str, timeout: float = 60
+) -> MetricsSnapshot:
+    """The first snapshot ``poll`` returns, polled every half second."""
+    found: list[MetricsSnapshot] = []
+
+    def done() -> bool:
+        snapshot = poll()
+        found[:] = [snapshot] if snapshot is not None else []
+        return bool(found)
+
+    wait_until(done, timeout, what, pause=_pause)
+    return found[0]
 
 
 def _pause(_: float) -> None:

@@ -79,7 +79,7 @@ def test_up_with_rates_by_status_and_test_errors_told_apart(engine: EngineStack)
         f'http_requests_total{{job="api", instance="{instance}"}} status status, route endpoint'
     )
     assert (
-        source.query.count(f'{{job="api",instance="{instance}"}}') == 8
+        source.query.count(f'{{job="api",instance="{instance}"}}') == 13
     )  # every selector, up included
     assert snapshot.instances_up == (1, 1)
     source.close()

@@ -25,6 +25,22 @@ PINNED = PrometheusConfig(
 )
 
 
+def disturbed(m: str, lookback: str, recent: str, sel: str = "") -> str:
+    """The part of the rate query marking windows spoiled by counters going backwards
+    (10 s windows): a drop but from a process started within the window, a rise back
+    but where process start times only moved on lately."""
+    before = f"max_over_time({m}[{lookback}] offset 10s)"
+    started = f"process_start_time_seconds{sel}"
+    return (
+        "label_replace(count by (instance) ("
+        f"(resets({m}[10s]) > 0 unless on (instance) {started} > time() - 10) or "
+        f"(min_over_time({m}[10s]) < {before} and max_over_time({m}[10s]) >= {before} "
+        f"unless on (instance) resets({m}[10s]) > 0 "
+        f"unless on (instance) resets({started}[{recent}]) == 0)), "
+        '"errwatch_part", "disturbed", "instance", "(.*)")'
+    )
+
+
 def test_the_rate_query_splits_the_injection_route_in_one_request() -> None:
     cfg = replace(PINNED, instance="h:1", selector='{env="test"}', rate_window=10.4)
     m = 'http_requests_total{job="api",instance="h:1",env="test"}'
@@ -35,9 +51,7 @@ def test_the_rate_query_splits_the_injection_route_in_one_request() -> None:
         '"errwatch_part", "test", "endpoint", "/error|/err\\\\{x\\\\}")) or '
         f'label_replace(sum by (instance) (resets({m}[10s])), "errwatch_part", "resets", '
         '"instance", "(.*)") or '
-        f"label_replace(count by (instance) (resets({m}[10s]) > 0 or min_over_time({m}[10s]) "
-        f'< max_over_time({m}[31s] offset 10s)), "errwatch_part", "disturbed", '
-        '"instance", "(.*)")'
+        + disturbed(m, "31s", "42s", '{job="api",instance="h:1",env="test"}')
     )
 
 
@@ -48,10 +62,7 @@ def test_without_a_route_label_there_is_no_split() -> None:
         f"sum by (code, instance) ((({m} unless {m} offset 10s) and on (job, instance) up "
         f"offset 10s) / 10 or rate({m}[10s])) or "
         f'label_replace(sum by (instance) (resets({m}[10s])), "errwatch_part", "resets", '
-        '"instance", "(.*)") or '
-        f"label_replace(count by (instance) (resets({m}[10s]) > 0 or min_over_time({m}[10s]) "
-        f'< max_over_time({m}[30s] offset 10s)), "errwatch_part", "disturbed", '
-        '"instance", "(.*)")'
+        '"instance", "(.*)") or ' + disturbed(m, "30s", "40s")
     )
 
 
