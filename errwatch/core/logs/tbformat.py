@@ -26,6 +26,12 @@ EXCEPTION_NAME = re.compile(
     r"(?:Error|Exception|Warning|Interrupt|Exit|Iteration|Timeout|Failure|Fault|Cancelled"
     r"|Group)$|^[A-Z]\w*$"
 )
+_BARE_TYPE = re.compile(
+    r"(?:Error|Exception|Warning|Interrupt|Exit|Iteration|Timeout|Failure|Fault|Cancelled"
+    r"|Group|Abort)$|\.[A-Z]\w*$"
+)
+CUT_SEPARATOR = len("The above exception")
+"""Characters of a chain separator that tell it even when a paste ends inside it."""
 
 LOOKBACK = 20
 """Lines before a traceback searched for its log record (or ``Exception in thread``)."""
@@ -41,6 +47,23 @@ HELD_LINES = 8
 taken as cut off (each writer puts its record before its traceback)."""
 SYNTAX_LINES = 4
 """Lines between a headerless ``File`` line and its SyntaxError (source, carets)."""
+
+
+def ends_traceback(line: str, exception: re.Match[str]) -> bool:
+    """Whether a line that reads like an exception line ends the frames: with a colon, or a
+    bare name that is an exception's (``KeyboardInterrupt``, ``click.exceptions.Abort``), not
+    the first letters of one where a paste was cut (``Att``)."""
+    return len(line) > exception.end("type") or bool(_BARE_TYPE.search(exception["type"]))
+
+
+def chain_separator(stripped: str, cause: str, context: str) -> str | None:
+    """``"cause"`` or ``"context"`` for a chain separator, also one cut off where a paste
+    ends (``The above exception was the direct cause of th``): the chain goes on."""
+    if stripped == cause or (len(stripped) >= CUT_SEPARATOR and cause.startswith(stripped)):
+        return "cause"
+    if stripped == context or (len(stripped) >= CUT_SEPARATOR and context.startswith(stripped)):
+        return "context"
+    return None
 
 
 def is_anchor(line: str) -> bool:

@@ -35,6 +35,8 @@ from errwatch.core.logs.tbformat import (
     SYNTAX_LINES,
     SYNTAX_TYPES,
     THREAD,
+    chain_separator,
+    ends_traceback,
     ends_with_header,
 )
 
@@ -132,6 +134,8 @@ class LineMachine:
         block = self._block
         assert block is not None
         if line[:1] in (" ", "\t"):
+            if line[1:2] not in (" ", "\t") and block.frames and self._outdented(line):
+                return
             block.keep(line)
             block.add_frame(line)
             return
@@ -155,7 +159,7 @@ class LineMachine:
             self._mixed_line(line, out)
             return
         exception = EXCEPTION.match(line)
-        if exception and not RECORD.match(line):
+        if exception and ends_traceback(line, exception) and not RECORD.match(line):
             self._exception_line(line, exception)
             return
         if foreign(line):
@@ -164,6 +168,20 @@ class LineMachine:
         # Anything else: the block was cut off (a new record, another kind of line).
         self._close(out, complete=False)
         self._step(line, out)
+
+    def _outdented(self, line: str) -> bool:
+        """An exception line one column in, under frames two columns in: a paste whose
+        indentation drifts (``     KeyError: 'x'`` in a code block indented by four)."""
+        exception = EXCEPTION.match(line[1:])
+        if (
+            exception is None
+            or exception["message"] is None
+            or not EXCEPTION_NAME.search(exception["type"])
+            or RECORD.match(line[1:])
+        ):
+            return False
+        self._exception_line(line, exception)
+        return True
 
     def _flat_source(self, line: str) -> bool:
         """In a traceback pasted without indentation, the source line under a frame."""
@@ -244,8 +262,9 @@ class LineMachine:
         block = self._block
         assert block is not None
         stripped = line.strip()
-        if stripped in (CAUSE, CONTEXT):
-            self._chain(line, "cause" if stripped == CAUSE else "context")
+        relation = chain_separator(stripped, CAUSE, CONTEXT)
+        if relation is not None:
+            self._chain(line, relation)
             return
         if ends_message(line):
             self._close(out, complete=True)

@@ -299,6 +299,51 @@ def test_a_traceback_cut_off_at_the_end_is_reported_incomplete() -> None:
     assert event.frames[0].function == "<module>"
 
 
+def test_a_paste_cut_in_the_first_letters_of_the_exception_line_is_incomplete(
+    tmp_path: Path,
+) -> None:
+    lines = corpus.plain(tmp_path).splitlines()
+    assert lines[-1].startswith("ZeroDivisionError")
+    [event] = parse_text("\n".join([*lines[:-1], "Zer"]))
+    assert (event.type, event.complete) == ("<incomplete traceback>", False)
+    # Bare names that are exceptions still end a traceback.
+    for bare in ("KeyboardInterrupt", "StopIteration", "click.exceptions.Abort", "MyError"):
+        [event] = parse_text("\n".join([*lines[:-1], bare]))
+        assert (event.type, event.complete) == (bare, True)
+
+
+@pytest.mark.parametrize(
+    "separator",
+    [
+        "The above exception was the direct cause of th",
+        "During handling of the above exception, anoth",
+    ],
+)
+def test_a_chain_cut_in_its_separator_is_incomplete(tmp_path: Path, separator: str) -> None:
+    lines = corpus.plain(tmp_path).splitlines()
+    text = "\n".join([*lines, "", separator])
+    [event] = parse_text(text)
+    assert (event.type, event.complete) == ("ZeroDivisionError", False)
+    # A sentence that only starts like one is not a separator.
+    [event] = parse_text("\n".join([*lines, "The above exc"]))
+    assert event.complete
+
+
+def test_an_exception_line_one_column_in_under_drifting_frames(tmp_path: Path) -> None:
+    # A Markdown code block indented by 4 whose lines drift by a column or two.
+    lines = corpus.plain(tmp_path).splitlines()
+    drifted = [" " * 4 + line for line in lines[:-1]]
+    drifted[3] = " " + drifted[3]  # a frame line 3 columns in once stripped
+    text = "\n".join(["When I run it:", "", *drifted, "     " + lines[-1], "    - - done"])
+    [event] = parse_text(text)
+    assert (event.type, event.message.splitlines()[0], event.complete) == (
+        "ZeroDivisionError",
+        "division by zero",
+        True,
+    )
+    assert [f.function for f in event.frames] == ["<module>", "main", "ratio"]
+
+
 def test_a_traceback_cut_off_by_the_next_record_is_reported_incomplete(tmp_path: Path) -> None:
     lines = corpus.plain(tmp_path).splitlines()[:3]
     text = "\n".join([*lines, "2025-07-29 14:35:02,123 INFO [api] next", "plain line"])
