@@ -84,6 +84,9 @@ def main() -> None:
         config = Path(workdir) / "config.toml"
         config.write_text(
             f'[prometheus]\nurl = "{server.url}"\nrefresh = "1s"\n'
+            # The series pinned: this loopback server answers queries, not discovery.
+            'metric = "http_requests_total"\nstatus_label = "status"\n'
+            'route_label = "endpoint"\njob = "api"\ninstance = ""\n'
             # Long enough that a hung query stays hung while keys are pressed.
             'timeout = "30s"\n'
         )
