@@ -15,6 +15,8 @@ from errwatch.demo.prometheus import PrometheusServer, find_prometheus
 from errwatch.demo.stack import DemoApi
 
 if TYPE_CHECKING:
+    from errwatch.core.metrics.polling import MetricsSource
+    from errwatch.core.metrics.rates import MetricsSnapshot
     from tests.engines import EngineStack
 
 IN_CI = os.environ.get("CI") == "true"
@@ -59,6 +61,32 @@ def wait_until(
             return
         pause(0.05)
     pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def poll_until(
+    source: MetricsSource,
+    condition: Callable[[MetricsSnapshot], bool],
+    timeout: float,
+    what: str,
+    *,
+    pause: float = 0.5,
+    between: Callable[[], None] = lambda: None,
+    seen: list[MetricsSnapshot] | None = None,
+) -> MetricsSnapshot:
+    """Poll a metrics source until ``condition`` holds of its snapshot, ``pause`` seconds
+    apart (Prometheus scrapes every second), calling ``between`` before each wait; every
+    snapshot goes to ``seen``. Fails with ``what`` and the last snapshot after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        snapshot = source.poll()
+        if seen is not None:
+            seen.append(snapshot)
+        if condition(snapshot):
+            return snapshot
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}; last: {snapshot}")
+        between()
+        time.sleep(pause)
 
 
 def api_counter(api_url: str, route: str, status: str) -> float:

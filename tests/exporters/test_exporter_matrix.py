@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from errwatch.core.metrics.rates import (
     worst_first,
 )
 from errwatch.sources import build_metrics
-from tests.conftest import wait_until
+from tests.conftest import poll_until, wait_until
 from tests.exporters.fleet import BY_JOB, KINDS, OK_RATE, Fleet, Kind, running_fleet
 
 INJECT_RATE = 10.0
@@ -54,20 +54,6 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
     capsys.readouterr()
     code = main(list(argv))
     return code, capsys.readouterr().out
-
-
-def poll_until(
-    source: MetricsSource, condition: Callable[[MetricsSnapshot], bool], timeout: float, what: str
-) -> MetricsSnapshot:
-    """Poll (every half second: Prometheus scrapes every second) until ``condition``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        snapshot = source.poll()
-        if condition(snapshot):
-            return snapshot
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}; last: {snapshot}")
-        time.sleep(0.5)
 
 
 def _pause(_: float) -> None:

@@ -12,7 +12,7 @@ import contextlib
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from errwatch.config import PrometheusConfig
 from errwatch.core.metrics.rates import MetricsSnapshot, SourceState
 from errwatch.core.metrics.source import PrometheusSource
 from errwatch.demo.prometheus import PrometheusServer
-from tests.conftest import wait_until
+from tests.conftest import poll_until
 
 RATES = {"A": 3.0, "B": 1.0, "C": 1.0}
 """Requests per second each worker counts: 5 in all, A the busiest."""
@@ -140,14 +140,12 @@ def test_points_whose_window_went_backwards_are_left_out(
 ) -> None:
     with scraping(prometheus_bin, workers, tmp_path) as source:
 
-        def seen() -> MetricsSnapshot | None:
-            snapshot = source.poll()
+        def seen(snapshot: MetricsSnapshot) -> bool:
             drawn = [p for one in snapshot.series for p in one.points]
             # A full turn or more: every shape of window has come round.
-            done = snapshot.state is SourceState.UP and snapshot.notes and len(drawn) >= 5
-            return snapshot if done else None
+            return snapshot.state is SourceState.UP and bool(snapshot.notes) and len(drawn) >= 5
 
-        snapshot = polled(seen, "the note and points from windows on one worker")
+        snapshot = poll_until(source, seen, 60, "the note and points from windows on one worker")
         naive = httpx.get(
             f"{source.cfg.url}/api/v1/query",
             params={"query": 'max_over_time(rate(requests_total{job="api"}[4s])[60s:1s])'},
@@ -173,33 +171,11 @@ def test_an_app_restarted_again_and_again_keeps_its_newest_points(
     # A resilience test restarting the API: its counters drop to 0 each time, which
     # rate() reads right; its start time only moves on, so no window is left out.
     with scraping(prometheus_bin, restarting, tmp_path) as source:
-
-        def seen() -> MetricsSnapshot | None:
-            snapshot = source.poll()
-            return snapshot if snapshot.state is SourceState.UP and snapshot.notes else None
-
-        snapshot = polled(seen, "restarts said")
+        snapshot = poll_until(
+            source, lambda s: s.state is SourceState.UP and bool(s.notes), 60, "restarts said"
+        )
     [note] = snapshot.notes
     assert note.startswith("counters go backwards between scrapes")
     assert snapshot.age is not None and snapshot.age < 2.5
     drawn = [rate for one in snapshot.series for _, rate in one.points]
     assert drawn and max(drawn) <= 7.5, drawn  # 5/s; never a whole count read as requests
-
-
-def polled(
-    poll: Callable[[], MetricsSnapshot | None], what: str, timeout: float = 60
-) -> MetricsSnapshot:
-    """The first snapshot ``poll`` returns, polled every half second."""
-    found: list[MetricsSnapshot] = []
-
-    def done() -> bool:
-        snapshot = poll()
-        found[:] = [snapshot] if snapshot is not None else []
-        return bool(found)
-
-    wait_until(done, timeout, what, pause=_pause)
-    return found[0]
-
-
-def _pause(_: float) -> None:
-    time.sleep(0.5)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ from errwatch.core.metrics.source import PrometheusSource
 from errwatch.demo.process import free_port
 from errwatch.demo.prometheus import PrometheusServer
 from errwatch.demo.stack import DemoApi
+from tests.conftest import poll_until
 from tests.engines import EngineStack
 
 
@@ -30,29 +30,6 @@ def traffic(api_url: str, *, ok: int = 5, errors: int = 2, missing: int = 1) -> 
             client.get("/api/users/999")
 
 
-def poll_until(
-    source: PrometheusSource,
-    condition: Callable[[MetricsSnapshot], bool],
-    timeout: float,
-    what: str,
-    *,
-    between: Callable[[], None] = lambda: None,
-    seen: list[MetricsSnapshot] | None = None,
-) -> MetricsSnapshot:
-    """Poll as the dashboard does (refresh 0.25 s) until ``condition``; keep every snapshot."""
-    deadline = time.monotonic() + timeout
-    snapshot = source.poll()
-    while not condition(snapshot):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}; last: {snapshot}")
-        between()
-        time.sleep(0.25)
-        snapshot = source.poll()
-        if seen is not None:
-            seen.append(snapshot)
-    return snapshot
-
-
 PINNED = {"metric": "http_requests_total", "status_label": "status", "route_label": "endpoint"}
 
 
@@ -65,7 +42,12 @@ def test_up_with_rates_by_status_and_test_errors_told_apart(engine: EngineStack)
         return all(now.get(code, 0) > 0 for code in ("200", "404", "500"))
 
     snapshot = poll_until(
-        source, all_three, 20, "200, 404 and 500 rates", between=lambda: traffic(engine.api.url)
+        source,
+        all_three,
+        20,
+        "200, 404 and 500 rates",
+        between=lambda: traffic(engine.api.url),
+        pause=0.25,
     )
     assert snapshot.state is SourceState.UP
     assert snapshot.split
@@ -143,7 +125,9 @@ def test_counter_reset_never_goes_negative_and_a_stopped_api_is_target_down(
 ) -> None:
     source = PrometheusSource(engine.config(), injection_route="/error", target_url=engine.api.url)
     burst = lambda: traffic(engine.api.url, ok=10, errors=0, missing=0)  # noqa: E731
-    poll_until(source, lambda s: s.current().get("200", 0) > 0, 20, "traffic", between=burst)
+    poll_until(
+        source, lambda s: s.current().get("200", 0) > 0, 20, "traffic", between=burst, pause=0.25
+    )
 
     engine.api.restart()  # same port; every counter starts again from 0
     seen: list[MetricsSnapshot] = []
@@ -154,13 +138,16 @@ def test_counter_reset_never_goes_negative_and_a_stopped_api_is_target_down(
         "rates after the reset",
         between=burst,
         seen=seen,
+        pause=0.25,
     )
     negative = [p for s in seen for one in s.series for p in one.points if p[1] < 0]
     assert not negative
     assert after_reset.current()["200"] > 0
 
     engine.api.stop()
-    down = poll_until(source, lambda s: s.state is SourceState.TARGET_DOWN, 15, "target down")
+    down = poll_until(
+        source, lambda s: s.state is SourceState.TARGET_DOWN, 15, "target down", pause=0.25
+    )
     said, why = down.detail.split("; last scrape: ", 1)
     instance = engine.api.host_port
     assert (
@@ -169,7 +156,7 @@ def test_counter_reset_never_goes_negative_and_a_stopped_api_is_target_down(
     assert why.startswith("dial tcp") and "connect: connection refused" in why  # engine's words
 
     engine.api.start()
-    poll_until(source, lambda s: s.state is SourceState.UP, 20, "the target back up")
+    poll_until(source, lambda s: s.state is SourceState.UP, 20, "the target back up", pause=0.25)
     source.close()
 
 
@@ -195,6 +182,7 @@ def test_a_prometheus_down_at_start_is_a_state_then_discovery_finds_the_api(
             30,
             "discovery once Prometheus is up",
             between=lambda: traffic(demo_api.url),
+            pause=0.25,
         )
     finally:
         server.stop()
