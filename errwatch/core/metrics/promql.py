@@ -127,14 +127,14 @@ def rate_query(
     # process answering now started within the window: a restart, which rate() reads
     # right. A window that starts below the highest count of the windows before it and
     # climbs back to it holds a rise from a process with lower counts to one with higher
-    # counts: no drop inside, yet not requests either; unless process start times have
-    # only moved on lately (restarts, not processes in turn). Without start times, both
-    # shapes are left out.
+    # counts: no drop inside, yet not requests either; unless the process start time
+    # changed once at most lately (a restart, not processes in turn). Without start
+    # times, both shapes are left out.
     lookback = cfg.rate_window * BACKWARDS_LOOKBACK
     before = f"max_over_time({series}[{window(lookback)}] offset {span})"
     started = f"{PROCESS_START}{sel}"
     restarted = f"{started} > time() - {span[:-1]}"  # started within the window
-    steady = f"resets({started}[{window(lookback + cfg.rate_window)}]) == 0"
+    steady = f"changes({started}[{window(lookback + cfg.rate_window)}]) <= 1"
     disturbed = _per_instance(
         f"count by (instance) ("
         f"(resets({series}[{span}]) > 0 unless on (instance) {restarted}) or "

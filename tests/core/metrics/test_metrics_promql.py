@@ -28,7 +28,7 @@ PINNED = PrometheusConfig(
 def disturbed(m: str, lookback: str, recent: str, sel: str = "") -> str:
     """The part of the rate query marking windows spoiled by counters going backwards
     (10 s windows): a drop but from a process started within the window, a rise back
-    but where process start times only moved on lately."""
+    but where process start times changed once at most lately."""
     before = f"max_over_time({m}[{lookback}] offset 10s)"
     started = f"process_start_time_seconds{sel}"
     return (
@@ -36,7 +36,7 @@ def disturbed(m: str, lookback: str, recent: str, sel: str = "") -> str:
         f"(resets({m}[10s]) > 0 unless on (instance) {started} > time() - 10) or "
         f"(min_over_time({m}[10s]) < {before} and max_over_time({m}[10s]) >= {before} "
         f"unless on (instance) resets({m}[10s]) > 0 "
-        f"unless on (instance) resets({started}[{recent}]) == 0)), "
+        f"unless on (instance) changes({started}[{recent}]) <= 1)), "
         '"errwatch_part", "disturbed", "instance", "(.*)")'
     )
 
