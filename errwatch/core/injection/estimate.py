@@ -90,7 +90,8 @@ def _ratio(errors: float, ok: float) -> float | None:
 
 def _injected(series: Sequence[CounterIncrease], answers: Sequence[Answer]) -> _Bounds:
     """The injector's answers counted between the scrapes of ``series``: those the scrapes
-    certainly saw (low), those received between them (mid), those they may have seen."""
+    certainly saw (low), those most likely counted between them (mid), those they may
+    have seen."""
     if not answers:
         return _Bounds()
     # Series of one status may differ in their first scrape (a new one): the widest and
@@ -104,7 +105,10 @@ def _injected(series: Sequence[CounterIncrease], answers: Sequence[Answer]) -> _
         # Certainly counted by the last scrape and not by the first.
         if answer.sent > last + first_read and answer.received <= early_end - TIMESTAMP_SLACK:
             low += 1
-        if first < answer.received <= late_end:
+        # Counted, most likely, halfway between leaving and coming back; read, most
+        # likely, halfway through the scrape.
+        counted = (answer.sent + answer.received) / 2
+        if first + first_read / 2 < counted <= late_end + last_read / 2:
             mid += 1
         # Maybe counted by the last scrape and maybe not by the first.
         if answer.received > first - TIMESTAMP_SLACK and answer.sent <= late_end + last_read:
