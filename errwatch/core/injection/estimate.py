@@ -8,6 +8,14 @@ moment it left the injector and the moment its answer came back, and a scrape re
 counter within its scrape duration after its timestamp. Answers in flight across a
 scrape may be on either side: they make the margin, and the guard acts only on what
 stays above it (:attr:`ErrorSplit.app_ratio_low`).
+
+Where the injector's answers can explain every 5xx of a status (the margin reaches zero
+application errors), none of them is charged to the application, not even in the
+central estimate: an answer in flight placed on the wrong side of a scrape would
+otherwise show as an application error that never happened (one in the 15 to 20
+requests of a few seconds of light traffic is a 5 % ratio). Once some 5xx are certainly
+the application's, answers in flight are placed where they most likely were, and the
+estimate is central.
 """
 
 from __future__ import annotations
@@ -63,10 +71,11 @@ def estimated_split(
             max(0.0, total - caused.low),
         )
         if status.startswith("5"):
+            if app.low == 0:  # errwatch's own answers may explain them all
+                app = _Bounds(0.0, 0.0, app.high)
             app_errors += app
-            injected += _Bounds(
-                min(total, caused.low), min(total, caused.mid), min(total, caused.high)
-            )
+            # What is not the application's is errwatch's.
+            injected += _Bounds(min(total, caused.low), total - app.mid, min(total, caused.high))
         else:
             app_ok += app
     start = min(one.start for one in increases)
