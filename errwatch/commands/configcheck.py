@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from errwatch.commands import output
 from errwatch.commands.common import config_path, find_config
-from errwatch.config import ENV_PREFIX, Config, dump_config
 from errwatch.core.textsafe import for_terminal
+
+if TYPE_CHECKING:
+    from errwatch.config import Config
 
 
 def register(
@@ -28,6 +31,8 @@ def register(
 
 def run_check(args: argparse.Namespace) -> int:
     """Exit 0 and print the config when valid; a ConfigError exits 2 through cli.main."""
+    from errwatch.config import ENV_PREFIX, dump_config  # not on other commands' path
+
     config = find_config(args)
     path = config_path(args, os.environ)
     source = f"# from {path}" if path is not None else "# no config file: built-in defaults"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
 from errwatch.commands import output
@@ -42,6 +41,8 @@ def register(
 
 def run_demo(args: argparse.Namespace) -> int:
     """Start the stack, open the dashboard on it, stop everything on the way out."""
+    import tempfile
+
     require_demo_extra()
     config = displayed(find_config(args), args)
     from errwatch.demo.stack import DemoStack, demo_config

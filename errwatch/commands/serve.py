@@ -8,9 +8,7 @@ websocket then needs a token that only the person who started the server is show
 from __future__ import annotations
 
 import argparse
-import secrets
 import shlex
-import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +78,8 @@ def check_exposure(host: str, port: int, public: bool) -> None:
 def public_url(host: str, port: int) -> str:
     """Where a browser reaches ``host``: this machine's name for an any-address bind."""
     if host in ("0.0.0.0", "::", ""):
+        import socket
+
         host = socket.getfqdn()
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
@@ -87,6 +87,8 @@ def public_url(host: str, port: int) -> str:
 
 def token_middleware(token: str) -> Any:
     """An aiohttp middleware: the token in ``?token=`` (then a cookie) or 403."""
+    import secrets
+
     from aiohttp import web
 
     @web.middleware
@@ -114,6 +116,9 @@ def run_serve(args: argparse.Namespace) -> int:
         from textual_serve.server import Server
     except ImportError:
         raise UsageError("serving needs textual-serve: pip install 'errwatch[serve]'") from None
+
+    import secrets
+    import socket
 
     token = secrets.token_urlsafe(24) if args.public else None
     url = (args.public_url or "").rstrip("/") or (
