@@ -48,6 +48,13 @@ def register(
         "with named groups (ts: the time, stream: whose line it is)",
     )
     scan.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="processes reading one large file at once (default: one per core; 1: one pass)",
+    )
+    scan.add_argument(
         "--json",
         action="store_true",
         help='one JSON object: {"events", "incomplete", "groups": [...]}, groups by count',
@@ -77,6 +84,7 @@ def _open(path: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Open every file first (a wrong path fails before any work), then scan them."""
     from errwatch.core.logs.framing import setting
+    from errwatch.core.logs.parts import default_jobs
     from errwatch.core.logs.scan import scan_fds
 
     prefix = _prefix(args.prefix)
@@ -87,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
             stack.callback(os.close, fd)
             files.append((STDIN_NAME if path == STDIN else path, fd))
         try:
-            result = scan_fds(files, prefix=setting(prefix))
+            jobs = args.jobs or default_jobs()
+            result = scan_fds(files, prefix=setting(prefix), jobs=jobs)
         except OSError as error:
             name = error.filename or "a log file"
             raise SourceError(f"{name}: read failed: {error.strerror}") from None
@@ -102,6 +111,17 @@ def run(args: argparse.Namespace) -> int:
             f" {len(result.groups)} with the most recent events are kept"
         )
     return 0
+
+
+def _jobs(text: str) -> int:
+    """--jobs checked: a whole number of processes, 1 or more."""
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"not a number of processes (1 or more): {text!r}")
+    return jobs
 
 
 def _prefix(text: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from errwatch.core.logs.events import Frame, TracebackEvent
@@ -174,6 +174,20 @@ def _bump_minutes(minutes: tuple[int, ...], last: float, at: float) -> tuple[int
     return grown[-SPARK_MINUTES:]
 
 
+def _merged_minutes(one: ErrorGroup, other: ErrorGroup) -> tuple[int, ...]:
+    """The per-minute counts of two groups of one fingerprint, added minute by minute."""
+    end = max(int(one.last_seen // 60), int(other.last_seen // 60))
+    counts = [0] * SPARK_MINUTES
+    for group in (one, other):
+        last = int(group.last_seen // 60)
+        for back, count in enumerate(reversed(group.minutes)):
+            index = SPARK_MINUTES - 1 - (end - last) - back
+            if index >= 0:
+                counts[index] += count
+    first = next((i for i, count in enumerate(counts) if count), SPARK_MINUTES - 1)
+    return tuple(counts[first:])
+
+
 def injected(event: TracebackEvent, injection_route: str | None) -> bool:
     """Whether fault injection caused a traceback: its record names the injection route,
     or carries errwatch's X-Errwatch-Injection header."""
@@ -190,16 +204,18 @@ MAX_SOURCES = 50
 OTHERS = "(others)"
 
 
-def count_source(sources: tuple[tuple[str, int], ...], name: str) -> tuple[tuple[str, int], ...]:
-    """``sources`` with one more occurrence on ``name`` (a nameless place is not kept)."""
+def count_source(
+    sources: tuple[tuple[str, int], ...], name: str, times: int = 1
+) -> tuple[tuple[str, int], ...]:
+    """``sources`` with ``times`` more occurrences on ``name`` (a nameless place is not kept)."""
     if not name:
         return sources
     for index, (known, count) in enumerate(sources):
         if known == name:
-            return (*sources[:index], (known, count + 1), *sources[index + 1 :])
+            return (*sources[:index], (known, count + times), *sources[index + 1 :])
     if len(sources) >= MAX_SOURCES and name != OTHERS:
-        return count_source(sources, OTHERS)
-    return (*sources, (name, 1))
+        return count_source(sources, OTHERS, times)
+    return (*sources, (name, times))
 
 
 def short_name(source: str) -> str:
@@ -294,6 +310,39 @@ class GroupStore:
         del self._groups[key]  # to the end: the most recently updated
         self._groups[key] = group
         return group, False
+
+    def merge(self, later: ErrorGroup) -> None:
+        """Count a group gathered from a later part of the same input (a scan in parts):
+        as if its events had been added here one by one."""
+        self.events += later.count
+        key = later.fingerprint
+        group = self._groups.pop(key, None)
+        if group is None:
+            if len(self._groups) >= self.max_groups:
+                del self._groups[next(iter(self._groups))]
+                self.dropped += 1
+            self._groups[key] = later
+            return
+        sources = group.sources
+        for name, times in later.sources:
+            sources = count_source(sources, name, times)
+        self._groups[key] = replace(
+            later,
+            parts=group.parts,
+            type=group.type,
+            count=group.count + later.count,
+            first_seen=min(group.first_seen, later.first_seen),
+            last_seen=max(group.last_seen, later.last_seen),
+            minutes=_merged_minutes(group, later),
+            incomplete=group.incomplete + later.incomplete,
+            injected=group.injected + later.injected,
+            uncertain=group.uncertain + later.uncertain,
+            sources=sources,
+        )
+
+    def in_order(self) -> tuple[ErrorGroup, ...]:
+        """All groups, least recently updated first."""
+        return tuple(self._groups.values())
 
     def groups(self) -> tuple[ErrorGroup, ...]:
         """All groups, most recently seen first."""

@@ -101,17 +101,7 @@ class TracebackReader:
 
     def _collect(self, data: Buffer, end: int) -> bool:
         """Take sample lines for detection from ``data``; True once there are enough."""
-        sample = self._sample
-        pos = 0
-        end = min(end, DETECT_BYTES)  # a run of empty lines must not be read line by line
-        while len(sample) < DETECT_LINES and pos < end:
-            newline = data.find(b"\n", pos, end)
-            stop = newline if newline >= 0 else end
-            line = decode_line(data[pos:stop])
-            if line.strip():
-                sample.append(line)
-            pos = stop + 1
-        return len(sample) >= DETECT_LINES
+        return collect_sample(self._sample, data, end)
 
     def _decide(self, *, final: bool) -> list[TracebackEvent]:
         """Choose the framing from the sample, then read what waited for it."""
@@ -137,6 +127,13 @@ class TracebackReader:
         if self.demux is not None:
             return self.demux.feed(data, end)
         return self._feed_plain(data, end)
+
+    def rest_state(self) -> tuple[str, ...] | None:
+        """For lines without a prefix, at rest: all that decides how the next lines are
+        read (two readers with equal states read what follows alike); else None."""
+        if self.demux is not None or not self._decided or self._provisional:
+            return None
+        return self.parser.rest_state()
 
     def settle(self, settle: float) -> list[TracebackEvent]:
         """The writer went quiet for ``settle`` seconds: what can end ends, and a source
@@ -232,6 +229,29 @@ class TracebackReader:
             pos = stop + 1
         parser.settle()
         return out
+
+
+def collect_sample(sample: list[str], data: Buffer, end: int) -> bool:
+    """Add the lines of ``data[:end]`` to ``sample`` for framing detection, up to
+    :data:`DETECT_LINES` non-blank ones; True once there are that many."""
+    pos = 0
+    end = min(end, DETECT_BYTES)  # a run of empty lines must not be read line by line
+    while len(sample) < DETECT_LINES and pos < end:
+        newline = data.find(b"\n", pos, end)
+        stop = newline if newline >= 0 else end
+        line = decode_line(data[pos:stop])
+        if line.strip():
+            sample.append(line)
+        pos = stop + 1
+    return len(sample) >= DETECT_LINES
+
+
+def first_framing(data: Buffer, end: int) -> Framer | None:
+    """The framing an "auto" reader settles on when its first read is ``data[:end]``,
+    complete lines of at least :data:`DETECT_BYTES` bytes (a scan's first window)."""
+    sample: list[str] = []
+    collect_sample(sample, data, end)
+    return detect(sample)
 
 
 def _file_line(data: Buffer, search: Search, pos: int, end: int) -> int:

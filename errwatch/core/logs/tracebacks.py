@@ -77,6 +77,14 @@ class TracebackParser(LineMachine):
         """Whether no traceback is open: the next lines may be skipped up to an anchor."""
         return self._state is State.IDLE
 
+    def rest_state(self) -> tuple[str, ...] | None:
+        """At rest, all that decides how the next lines are read: the last lines seen
+        (where a traceback's record is); None while a traceback is open."""
+        if self._state is not State.IDLE:
+            return None
+        self.settle()
+        return tuple(reversed(self._lookback))
+
     def feed(self, raw: str) -> list[TracebackEvent]:
         """Consume one line (without its newline); return the events it completed."""
         if self.line_no is not None:
