@@ -29,7 +29,7 @@ from errwatch.core.textsafe import for_terminal, plain
 from errwatch.core.units import format_duration
 from errwatch.errors import ErrwatchError
 from errwatch.ui.faultlinks import describe_proxy
-from errwatch.ui.readout import Readout
+from errwatch.ui.readout import Readout, set_title
 
 STATS_INTERVAL = 0.25
 ALARMING = ("guard", "error")
@@ -288,9 +288,12 @@ class InjectionPanel(Horizontal):
             self.set_class(current.active, "-active")
             self.set_class(current.state == "failed", "-alarm")
             text = describe_proxy(current, self.errors, now, self._choice())
-        self.border_title = plain(
-            f"Fault injection: {proxy.cfg.name}" if proxy is not None else "Fault injection",
-            one_line=True,
+        set_title(
+            self,
+            plain(
+                f"Fault injection: {proxy.cfg.name}" if proxy is not None else "Fault injection",
+                one_line=True,
+            ),
         )
         self.query_one("#inject-stats", Readout).show(text)
 

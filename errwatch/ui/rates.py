@@ -36,7 +36,7 @@ from errwatch.ui.panels import PanelStrip
 
 if TYPE_CHECKING:
     from errwatch.ui.chart import RateChart
-from errwatch.ui.readout import Readout
+from errwatch.ui.readout import Readout, set_title
 
 T = TypeVar("T")
 
@@ -275,7 +275,7 @@ class RatesPanel(Vertical):
         yield PanelStrip(self.panels, id="panel-strip")
 
     def on_mount(self) -> None:
-        self.border_title = title_of(self.view, self.snapshot)
+        set_title(self, title_of(self.view, self.snapshot))
         message = self.query_one("#rate-message", Readout)
         message.show(Text.assemble((str(SourceState.CONNECTING), "bold"), ": first poll…"))
         self.add_class("-no-chart")
@@ -308,7 +308,7 @@ class RatesPanel(Vertical):
         self.view = self.view.next(instances=instances)
 
     def watch_view(self, view: ChartView) -> None:
-        self.border_title = title_of(view, self.snapshot)
+        set_title(self, title_of(view, self.snapshot))
         if self.chart is not None:
             self.chart.view = view
         self.query_one(RateSummary).view = view
@@ -349,7 +349,7 @@ class RatesPanel(Vertical):
     def watch_snapshot(self, snapshot: MetricsSnapshot | None) -> None:
         if snapshot is None:
             return
-        self.border_title = title_of(self.view, snapshot)
+        set_title(self, title_of(self.view, snapshot))
         message = self.query_one("#rate-message", Readout)
         message.show(_message(snapshot))
         message.display = bool(snapshot.detail or snapshot.notes) or not snapshot.state.healthy

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 from rich.text import Text
+from textual.widget import Widget
 from textual.widgets import Static
 
 from errwatch.core.textsafe import plain
@@ -41,3 +44,15 @@ class Readout(Static):
             return
         self._shown = shown
         self.update(shown, layout=not self.fixed)
+
+
+_TITLES: WeakKeyDictionary[Widget, Text | str] = WeakKeyDictionary()
+
+
+def set_title(widget: Widget, title: Text | str) -> None:
+    """Set a widget's border title when it differs from the one shown: setting it repaints
+    the whole widget and everything in it, even when the title stays the same."""
+    if _TITLES.get(widget) == title:
+        return
+    _TITLES[widget] = title
+    widget.border_title = title
