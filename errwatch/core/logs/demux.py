@@ -79,6 +79,11 @@ class SharedLookback:
                 if line.key is None:
                     self._resolve(line)
 
+    def state(self) -> tuple[tuple[str | None, str], ...]:
+        """The last lines, each with its stream, framed."""
+        self.settle()
+        return tuple((line.key, line.text) for line in self._lines)
+
     def texts(self, key: str) -> list[str]:
         """The lines of one stream among the last ones, oldest first."""
         self.settle()
@@ -184,6 +189,20 @@ class Demux:
         self.shared.settle()
         head = self._heads.get(key)
         return self.framer.context(head[1]) if head else None
+
+    def rest_state(self) -> tuple[object, ...] | None:
+        """With no traceback open in any stream, all that decides how the next lines are
+        read: the last lines, each with its stream, and where lines without the prefix
+        go (journald's continued entries: the stream, width and line of the last prefix);
+        None while a traceback is open."""
+        if self.open:
+            return None
+        lines = self.shared.state()
+        if not self.framer.continued:
+            return lines
+        _, key, width = self._position
+        head = self._heads.get(key)
+        return lines, key, width, head[1] if head is not None else None
 
     def parsers(self) -> list[TracebackParser]:
         """Every stream's parser."""

@@ -12,8 +12,9 @@ ending before the meeting line are dropped (the part before has them). Where the
 do not meet within ``EARLY`` bytes (a traceback longer than that), the part before reads
 the next part too and tries at the one after: slower, never different.
 
-Only lines without a prefix are read in parts (a prefixed source's state is per stream);
-prefixed files, pipes and small files are read in one pass.
+Prefixed lines (docker compose, kubectl, syslog, journald) are read in parts too: a
+reader's state is then the last lines with their streams, and where a line without the
+prefix goes. Pipes and small files are read in one pass.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from errwatch.core.logs.events import TracebackEvent
 from errwatch.core.logs.framing import Setting
 from errwatch.core.logs.lines import MAX_LINE
-from errwatch.core.logs.reader import DETECT_BYTES, TracebackReader, first_framing
+from errwatch.core.logs.reader import DETECT_BYTES, TracebackReader
 from errwatch.core.logs.scan import WINDOW, Tally, scan_clock, scan_stream
 
 PART = 64 * 1024 * 1024
@@ -49,6 +50,7 @@ class Plan:
 
     name: str
     fd: int
+    framing: Setting
     cuts: tuple[int, ...]
     window: int
     early: int
@@ -60,7 +62,7 @@ class Plan:
         return len(self.cuts) - 2
 
     def reader(self) -> TracebackReader:
-        return TracebackReader(self.name, count_lines=False, prefix="none", clock=self.clock)
+        return TracebackReader(self.name, count_lines=False, prefix=self.framing, clock=self.clock)
 
 
 @dataclass(slots=True)
@@ -96,25 +98,29 @@ def scan_in_parts(
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode) or jobs < 2 or info.st_size // part < 2:
         return False
-    if not _unprefixed(fd, prefix, window):
+    framing = _framing(name, fd, prefix, window, info.st_size)
+    if framing is None:
         return False
     cuts = _cuts(fd, info.st_size, min(jobs, info.st_size // part))
     if len(cuts) < 3:
         return False
-    plan = Plan(name, fd, cuts, window, early, tally.store.max_groups, scan_clock())
+    plan = Plan(name, fd, framing, cuts, window, early, tally.store.max_groups, scan_clock())
     _merge(tally, _run(plan, tally))
     return True
 
 
-def _unprefixed(fd: int, prefix: Setting, window: int) -> bool:
-    """Whether the file's lines are read without a prefix (as a reader would decide)."""
-    if prefix == "none":
-        return True
+def _framing(name: str, fd: int, prefix: Setting, window: int, size: int) -> Setting | None:
+    """How the file's lines are framed, as a one-pass reader decides it from its first
+    lines (read the same way); None when it is still undecided after a few windows."""
     if prefix != "auto":
-        return False
-    head = os.pread(fd, window, 0)
-    end = head.rfind(b"\n") + 1
-    return end >= DETECT_BYTES and first_framing(head, end) is None
+        return prefix
+    probe = TracebackReader(name, count_lines=False)
+    for read, _ in enumerate(scan_stream(fd, probe, window, start=0, stop=size, finish=False)):
+        if probe.decided:
+            return probe.framer or "none"
+        if read * window > 4 * DETECT_BYTES:
+            break
+    return None
 
 
 def _cuts(fd: int, size: int, count: int) -> tuple[int, ...]:

@@ -64,6 +64,16 @@ class TracebackReader:
             self.demux = self._demux(prefix)
 
     @property
+    def decided(self) -> bool:
+        """Whether the framing is chosen for good."""
+        return self._decided and not self._provisional
+
+    @property
+    def framer(self) -> Framer | None:
+        """The framer chosen (None: lines read as they are, or not decided yet)."""
+        return self.demux.framer if self.demux is not None else None
+
+    @property
     def framing(self) -> str:
         """The prefix read, for a person ("none" when lines carry none)."""
         return self.demux.framer.name if self.demux is not None else "none"
@@ -128,11 +138,13 @@ class TracebackReader:
             return self.demux.feed(data, end)
         return self._feed_plain(data, end)
 
-    def rest_state(self) -> tuple[str, ...] | None:
-        """For lines without a prefix, at rest: all that decides how the next lines are
-        read (two readers with equal states read what follows alike); else None."""
-        if self.demux is not None or not self._decided or self._provisional:
+    def rest_state(self) -> tuple[object, ...] | None:
+        """At rest, when it can be told: all that decides how the next lines are read (two
+        readers in equal states read what follows alike); else None."""
+        if not self._decided or self._provisional:
             return None
+        if self.demux is not None:
+            return self.demux.rest_state()
         return self.parser.rest_state()
 
     def settle(self, settle: float) -> list[TracebackEvent]:
@@ -244,14 +256,6 @@ def collect_sample(sample: list[str], data: Buffer, end: int) -> bool:
             sample.append(line)
         pos = stop + 1
     return len(sample) >= DETECT_LINES
-
-
-def first_framing(data: Buffer, end: int) -> Framer | None:
-    """The framing an "auto" reader settles on when its first read is ``data[:end]``,
-    complete lines of at least :data:`DETECT_BYTES` bytes (a scan's first window)."""
-    sample: list[str] = []
-    collect_sample(sample, data, end)
-    return detect(sample)
 
 
 def _file_line(data: Buffer, search: Search, pos: int, end: int) -> int:

@@ -1,6 +1,7 @@
 """Test a large file read in parts by several processes: the same groups, counts, samples
 and times as one pass, wherever the cuts fall (inside a traceback, between a record and
-its traceback, in a traceback longer than where the parts meet)."""
+its traceback, in a traceback longer than where the parts meet), for lines without a
+prefix, docker compose's two services interleaved and journald's continued entries."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from errwatch.cli import main
+from errwatch.core.logs.framing import DETECT_LINES, Framer, detect
 from errwatch.core.logs.parts import scan_in_parts
-from errwatch.core.logs.reader import first_framing
 from errwatch.core.logs.scan import ScanResult, Tally, scan_fds
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -69,25 +70,70 @@ def unprefixed_samples() -> str:
     """The real samples whose lines carry no prefix, one after another."""
     texts = []
     for path in sorted(SAMPLES.glob("*.log")):
-        data = path.read_bytes()
-        if first_framing(data, len(data)) is None:
-            texts.append(data.decode("utf-8", "replace").rstrip("\n") + "\n")
+        text = path.read_text("utf-8", "replace")
+        if framing_of(text) is None:
+            texts.append(text.rstrip("\n") + "\n")
     return "".join(texts)
 
 
-def make_log(path: Path, seed: int, blocks: int, *, tail: str = "") -> Path:
-    """Records and tracebacks of every shape in a random order, the real samples among them."""
+def framing_of(text: str) -> Framer | None:
+    """The prefix a reader finds on these lines."""
+    return detect([line for line in text.splitlines() if line.strip()][:DETECT_LINES])
+
+
+def log_entries(seed: int, blocks: int) -> list[str]:
+    """Records and tracebacks of every shape in a random order, the real samples' lines
+    around them: one string per log entry (a traceback is one, with its record)."""
     rng = random.Random(seed)
     shapes = (FLASK, CHAIN, SYNTAX, JSON, LONG)
-    parts = [unprefixed_samples()]
+    entries = unprefixed_samples().splitlines(keepends=True)
     for n in range(blocks):
         for _ in range(rng.randint(0, 12)):
-            parts.append(RECORD.format(s=n % 60, ms=n % 1000, n=n))
+            entries.append(RECORD.format(s=n % 60, ms=n % 1000, n=n))
         if rng.random() < 0.6:
-            parts.append(rng.choice(shapes).format(s=n % 60, ms=n % 1000, n=n % 7))
-    parts.append(unprefixed_samples())
-    path.write_text("".join(parts) + tail)
+            entries.append(rng.choice(shapes).format(s=n % 60, ms=n % 1000, n=n % 7))
+    return entries + unprefixed_samples().splitlines(keepends=True)
+
+
+def log_text(seed: int, blocks: int) -> str:
+    return "".join(log_entries(seed, blocks))
+
+
+def make_log(path: Path, seed: int, blocks: int, *, tail: str = "") -> Path:
+    path.write_text(log_text(seed, blocks) + tail)
     return path
+
+
+def as_compose(entries: list[str], seed: int) -> str:
+    """The entries as docker compose prints them for web-1, worker-1's records falling
+    between their lines (inside tracebacks too)."""
+    rng = random.Random(seed)
+    out = []
+    for n, line in enumerate("".join(entries).splitlines(keepends=True)):
+        while rng.random() < 0.3:
+            out.append("worker-1  | " + RECORD.format(s=n % 60, ms=n % 1000, n=n))
+        out.append("web-1     | " + line)
+    return "".join(out)
+
+
+def as_journald(entries: list[str], seed: int) -> str:
+    """journalctl's short output: an entry's first line prefixed, the lines that continue
+    it aligned under its text without a prefix; cron's entries in between."""
+    rng = random.Random(seed)
+    out = []
+    for n, entry in enumerate(entries):
+        head = f"Nov 30 07:{n // 60 % 60:02d}:{n % 60:02d} testhost "
+        if rng.random() < 0.2:
+            out.append(f"{head}CRON[{700 + n % 5}]: (root) CMD (run-parts /etc/cron.hourly)\n")
+        prefix = f"{head}api[42]: "
+        first, *rest = entry.splitlines(keepends=True)
+        out.append(prefix + first)
+        out.extend(" " * len(prefix) + line for line in rest)
+    return "".join(out)
+
+
+SHAPES = {"plain": lambda entries, seed: "".join(entries), "compose": as_compose}
+SHAPES["journald"] = as_journald
 
 
 def seen(result: ScanResult) -> object:
@@ -152,33 +198,52 @@ def test_a_traceback_open_at_the_end_and_no_last_newline(tmp_path: Path) -> None
             assert used and seen(result) == seen(expected)
 
 
-def test_cuts_at_every_line_of_a_record_and_its_traceback(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_cuts_at_every_line_of_a_record_and_its_traceback(tmp_path: Path, shape: str) -> None:
     # Two parts, the cut (the first line start past the middle) moved line by line through
     # a record and the tracebacks after it: each record (its time, its logger) stays with
     # its traceback wherever the cut is.
-    head = "".join(RECORD.format(s=1, ms=n, n=n) for n in range(200))
-    body = FLASK.format(s=2, ms=5, n=3) + CHAIN.format(s=3, ms=7, n=4)
+    entries = [RECORD.format(s=1, ms=n, n=n) for n in range(200)]
+    entries += [FLASK.format(s=2, ms=5, n=3), CHAIN.format(s=3, ms=7, n=4)]
+    text = SHAPES[shape](entries, 1)
+    cut_from = len(SHAPES[shape](entries[:-2], 1).encode()) - 300
     log = tmp_path / "app.log"
-    for middle in range(len(head) - 200, len(head) + len(body) + 10, 23):
-        filler = 2 * middle - len(head) - len(body) - 1
-        log.write_text(head + body + "x" * filler + "\n")
-        expected = one_pass(log)
+    overhead = len(SHAPES[shape](["\n"], 2).encode())
+    for middle in range(cut_from, len(text.encode()) + 10, 29):
+        filler = 2 * middle - len(text.encode()) - overhead
+        log.write_text(text + SHAPES[shape](["x" * filler + "\n"], 2))
+        assert log.stat().st_size == 2 * middle
+        expected = one_pass(log, prefix="auto")
         assert expected.events == 2 and all(times[0] for times in expected.logged.values())
         fd = os.open(log, os.O_RDONLY)
         try:
             tally = Tally()
-            assert scan_in_parts(tally, str(log), fd, 2, prefix="none", part=middle, early=512)
+            assert scan_in_parts(tally, str(log), fd, 2, part=middle, early=512)
             assert seen(tally.result()) == seen(expected), middle
         finally:
             os.close(fd)
 
 
-def test_prefixed_lines_pipes_and_small_files_are_read_in_one_pass(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shape", ["compose", "journald"])
+@pytest.mark.parametrize(("jobs", "early"), [(3, 4096), (8, 300)])
+def test_prefixed_lines_in_parts_give_what_one_pass_gives(
+    tmp_path: Path, shape: str, jobs: int, early: int
+) -> None:
+    log = tmp_path / f"{shape}.log"
+    log.write_text(SHAPES[shape](log_entries(10 + jobs, 1500), jobs))
+    framer = framing_of(log.read_text())
+    assert framer is not None and framer.continued is (shape == "journald")
+    expected = one_pass(log, prefix="auto")
+    assert expected.events > 300
+    for used, result in in_parts(log, jobs, early, prefix="auto", window=8192):
+        assert used and seen(result) == seen(expected)
+
+
+def test_pipes_and_small_files_are_read_in_one_pass(tmp_path: Path) -> None:
     compose = tmp_path / "compose.log"
     compose.write_text("".join(f"web-1  | {RECORD.format(s=1, ms=n, n=n)}" for n in range(5000)))
     fd = os.open(compose, os.O_RDONLY)
     try:
-        assert not scan_in_parts(Tally(), "compose", fd, 4, part=4096)  # auto: a prefix
         assert not scan_in_parts(Tally(), "compose", fd, 4, part=1 << 30)  # too small
         assert not scan_in_parts(Tally(), "compose", fd, 1, prefix="none", part=4096)
     finally:
