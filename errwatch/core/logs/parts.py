@@ -96,12 +96,16 @@ def scan_in_parts(
     if not hasattr(os, "fork"):
         return False
     info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode) or jobs < 2 or info.st_size // part < 2:
+    if not stat.S_ISREG(info.st_mode) or jobs < 2:
         return False
-    framing = _framing(name, fd, prefix, window, info.st_size)
+    begin = os.lseek(fd, 0, os.SEEK_CUR)  # standard input may have been read from already
+    size = info.st_size - begin
+    if size // part < 2:
+        return False
+    framing = _framing(name, fd, prefix, window, begin=begin, size=info.st_size)
     if framing is None:
         return False
-    cuts = _cuts(fd, info.st_size, min(jobs, info.st_size // part))
+    cuts = _cuts(fd, begin, info.st_size, min(jobs, size // part))
     if len(cuts) < 3:
         return False
     plan = Plan(name, fd, framing, cuts, window, early, tally.store.max_groups, scan_clock())
@@ -109,13 +113,16 @@ def scan_in_parts(
     return True
 
 
-def _framing(name: str, fd: int, prefix: Setting, window: int, size: int) -> Setting | None:
+def _framing(
+    name: str, fd: int, prefix: Setting, window: int, *, begin: int, size: int
+) -> Setting | None:
     """How the file's lines are framed, as a one-pass reader decides it from its first
     lines (read the same way); None when it is still undecided after a few windows."""
     if prefix != "auto":
         return prefix
     probe = TracebackReader(name, count_lines=False)
-    for read, _ in enumerate(scan_stream(fd, probe, window, start=0, stop=size, finish=False)):
+    reads = scan_stream(fd, probe, window, start=begin, stop=size, finish=False)
+    for read, _ in enumerate(reads):
         if probe.decided:
             return probe.framer or "none"
         if read * window > 4 * DETECT_BYTES:
@@ -123,16 +130,17 @@ def _framing(name: str, fd: int, prefix: Setting, window: int, size: int) -> Set
     return None
 
 
-def _cuts(fd: int, size: int, count: int) -> tuple[int, ...]:
-    """Line starts cutting ``size`` bytes into ``count`` parts of about the same size."""
-    cuts = [0]
+def _cuts(fd: int, begin: int, end: int, count: int) -> tuple[int, ...]:
+    """Line starts cutting the bytes from ``begin`` to ``end`` into ``count`` parts of
+    about the same size."""
+    cuts = [begin]
     for index in range(1, count):
-        at = max(size * index // count, cuts[-1] + 1)
-        start = _line_start(fd, at, size)
-        if start >= size:
+        at = max(begin + (end - begin) * index // count, cuts[-1] + 1)
+        start = _line_start(fd, at, end)
+        if start >= end:
             break
         cuts.append(start)
-    return (*cuts, size)
+    return (*cuts, end)
 
 
 def _line_start(fd: int, at: int, size: int) -> int:

@@ -276,3 +276,22 @@ def test_the_command_takes_jobs_and_refuses_a_wrong_number(
         main(["scan", "--jobs", "none", str(log)])
     assert exit_info.value.code == 2
     assert "--jobs: not a number of processes (1 or more): 'none'" in capsys.readouterr().err
+
+
+def test_a_file_already_read_from_is_read_from_where_it_stands(tmp_path: Path) -> None:
+    # `errwatch scan - < app.log` after something read the start of standard input: the
+    # scan starts where the descriptor stands, in parts as in one pass.
+    log = make_log(tmp_path / "app.log", 11, 600)
+    fd = os.open(log, os.O_RDONLY)
+    try:
+        skip = log.read_bytes().index(b"Traceback", 200_000)
+        os.lseek(fd, skip, os.SEEK_SET)
+        expected = scan_fds([(str(log), fd)], prefix="none")
+        os.lseek(fd, skip, os.SEEK_SET)
+        tally = Tally()
+        assert scan_in_parts(tally, str(log), fd, 4, prefix="none", part=50_000, early=2048)
+        whole = one_pass(log)
+    finally:
+        os.close(fd)
+    assert seen(tally.result()) == seen(expected)
+    assert expected.events < whole.events
