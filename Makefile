@@ -54,6 +54,7 @@ test-under-load: $(VENV)/.test debs
 	    $(BIN)/pytest -q || exit 1; done
 
 bench: $(VENV)/.test debs
+	@$(BIN)/python -m compileall -q errwatch benchmarks  # as an install would
 	@for script in benchmarks/bench_*.py; do \
 	    module=benchmarks.$$(basename $$script .py); \
 	    echo "== $$module"; $(BIN)/python -m $$module || exit 1; done

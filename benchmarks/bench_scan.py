@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.common import report, venv_bin
+from benchmarks.common import compile_bytecode, report, venv_bin
 
 DATA = Path(__file__).parent / "data"
 LOG = DATA / "scan-1g.log"
@@ -387,6 +387,7 @@ def scan_line(name: str, meta: dict[str, int], figures: Figures, one_pass: Figur
 
 def main() -> None:
     load = os.getloadavg()[0]
+    compile_bytecode()
     meta = the_log(LOG, META, sparse)
     parts = measure_log(LOG, meta, streams={str(LOG)})
     plain = measure_log(LOG, meta, streams={str(LOG)}, jobs=1)

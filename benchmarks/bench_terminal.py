@@ -14,7 +14,6 @@ Idle CPU: the dashboard on a real demo API and a real Prometheus with no traffic
 from __future__ import annotations
 
 import argparse
-import compileall
 import os
 import statistics
 import sys
@@ -22,7 +21,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import api_and_prometheus, report, tmux, tmux_new, tmux_sessions, venv_bin
+from benchmarks.common import (
+    api_and_prometheus,
+    compile_bytecode,
+    report,
+    tmux,
+    tmux_new,
+    tmux_sessions,
+    venv_bin,
+)
 from tests.ui.tmuxing import children_of
 
 RUNS = 9
@@ -89,14 +96,6 @@ def idle_cpu(command: str, marker: str) -> float:
         tmux("kill-session", "-t", session)
         while session in tmux_sessions():
             time.sleep(0.05)
-
-
-def compile_bytecode() -> None:
-    """errwatch's and the benchmarks' bytecode, written as an install would."""
-    import errwatch
-
-    for package in (Path(errwatch.__file__).parent, Path(__file__).parent):
-        compileall.compile_dir(package, quiet=1)
 
 
 def first_frames(errwatch: str, hello: str, runs: int) -> None:

@@ -27,9 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from errwatch.core.logs.events import TracebackEvent
-from errwatch.core.logs.framing import Setting
+from errwatch.core.logs.framing import Setting, detect
 from errwatch.core.logs.lines import MAX_LINE
-from errwatch.core.logs.reader import DETECT_BYTES, TracebackReader
+from errwatch.core.logs.reader import DETECT_BYTES, TracebackReader, collect_sample
 from errwatch.core.logs.scan import WINDOW, Tally, scan_clock, scan_stream
 
 PART = 64 * 1024 * 1024
@@ -120,6 +120,12 @@ def _framing(
     lines (read the same way); None when it is still undecided after a few windows."""
     if prefix != "auto":
         return prefix
+    # The reader decides on its first read when that holds enough lines: that read alone.
+    head = os.pread(fd, window, begin)
+    end = head.rfind(b"\n") + 1
+    sample: list[str] = []
+    if end and (collect_sample(sample, head, end) or end >= DETECT_BYTES):
+        return detect(sample) or "none"
     probe = TracebackReader(name, count_lines=False)
     reads = scan_stream(fd, probe, window, start=begin, stop=size, finish=False)
     for read, _ in enumerate(reads):
