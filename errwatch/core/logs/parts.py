@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import signal
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,7 +89,7 @@ def scan_in_parts(
     *,
     prefix: Setting = "auto",
     window: int = WINDOW,
-    part: int = PART,
+    part: int | None = None,
     early: int = EARLY,
 ) -> bool:
     """Count the tracebacks of ``fd`` into ``tally``, read in parts by up to ``jobs``
@@ -100,6 +101,7 @@ def scan_in_parts(
         return False
     begin = os.lseek(fd, 0, os.SEEK_CUR)  # standard input may have been read from already
     size = info.st_size - begin
+    part = part or PART
     if size // part < 2:
         return False
     framing = _framing(name, fd, prefix, window, begin=begin, size=info.st_size)
@@ -109,8 +111,18 @@ def scan_in_parts(
     if len(cuts) < 3:
         return False
     plan = Plan(name, fd, framing, cuts, window, early, tally.store.max_groups, scan_clock())
-    _merge(tally, _run(plan, tally))
+    found = Tally(tally.store.max_groups)
+    try:
+        results = _run(plan, found)
+    except _PartFailed:  # no process to spare, or one died: one pass gives the answer
+        return False
+    _merge(found, results)
+    tally.merge(found)
     return True
+
+
+class _PartFailed(Exception):
+    """A part could not be read by a process of its own."""
 
 
 def _framing(
@@ -169,7 +181,12 @@ def _run(plan: Plan, tally: Tally) -> list[PartResult]:
     try:
         for index in range(1, plan.last + 1):
             read_end, write_end = os.pipe()
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError:  # no more processes allowed (EAGAIN), no memory
+                os.close(read_end)
+                os.close(write_end)
+                raise _PartFailed from None
             if pid == 0:  # pragma: no cover - the child's coverage is not collected
                 os.close(read_end)
                 _child(plan, index, write_end)
@@ -184,7 +201,7 @@ def _run(plan: Plan, tally: Tally) -> list[PartResult]:
         for pid, read_end in children:
             os.close(read_end)
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, 9)
+                os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
 
@@ -196,7 +213,7 @@ def _child(plan: Plan, index: int, write_end: int) -> None:  # pragma: no cover
             payload = pickle.dumps(("ok", _part(plan, index, Tally(plan.max_groups))))
         except OSError as error:
             payload = pickle.dumps(("oserror", (error.errno, error.strerror, error.filename)))
-        except BaseException as error:  # noqa: BLE001 - told to the parent, which raises
+        except BaseException as error:  # noqa: BLE001 - told to the parent
             payload = pickle.dumps(("error", f"{type(error).__name__}: {error}"))
         with memoryview(payload) as view:
             sent = 0
@@ -207,7 +224,8 @@ def _child(plan: Plan, index: int, write_end: int) -> None:  # pragma: no cover
 
 
 def _receive(pid: int, read_end: int) -> PartResult:
-    """A child's result; what went wrong there is raised here."""
+    """A child's result; a read error there is raised here, anything else fails the
+    scan in parts (read again in one pass)."""
     chunks = []
     try:
         while chunk := os.read(read_end, 1 << 20):
@@ -215,13 +233,13 @@ def _receive(pid: int, read_end: int) -> PartResult:
     finally:
         os.close(read_end)
         os.waitpid(pid, 0)
-    if not chunks:
-        raise RuntimeError("scan in parts: a reading process died without a result")
+    if not chunks:  # killed (out of memory?) before it could say anything
+        raise _PartFailed
     kind, value = pickle.loads(b"".join(chunks))
     if kind == "oserror":
         raise OSError(*value)
     if kind != "ok":
-        raise RuntimeError(f"scan in parts: {value}")
+        raise _PartFailed(value)
     assert isinstance(value, PartResult)
     return value
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from errwatch.cli import main
+from errwatch.core.logs import parts
 from errwatch.core.logs.framing import DETECT_LINES, Framer, detect
 from errwatch.core.logs.parts import scan_in_parts
 from errwatch.core.logs.scan import ScanResult, Tally, scan_fds
@@ -297,3 +298,34 @@ def test_a_file_already_read_from_is_read_from_where_it_stands(tmp_path: Path) -
         os.close(fd)
     assert seen(tally.result()) == seen(expected)
     assert expected.events < whole.events
+
+
+def test_no_process_to_spare_or_one_dying_leaves_it_to_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = make_log(tmp_path / "app.log", 12, 300)
+    real_part = parts._part
+
+    def dying(plan: parts.Plan, index: int, tally: Tally) -> parts.PartResult:
+        if index == 2:
+            os._exit(3)  # as the kernel's OOM killer would leave it: no word
+        return real_part(plan, index, tally)
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    fd = os.open(log, os.O_RDONLY)
+    try:
+        for patch in (("_part", dying), ("fork", no_fork)):
+            with monkeypatch.context() as patched:
+                patched.setattr(parts if patch[0] == "_part" else os, patch[0], patch[1])
+                tally = Tally()
+                assert not scan_in_parts(tally, str(log), fd, 4, prefix="none", part=10_000)
+            assert tally.result().events == 0  # nothing counted twice by the one pass after
+        expected = one_pass(log)
+        with monkeypatch.context() as patched:  # the whole scan: read again in one pass
+            patched.setattr(parts, "_part", dying)
+            patched.setattr(parts, "PART", 10_000)
+            assert seen(scan_fds([(str(log), fd)], prefix="none", jobs=4)) == seen(expected)
+    finally:
+        os.close(fd)
