@@ -190,9 +190,11 @@ def _libc_searcher() -> Callable[[Buffer], Search] | None:
     def searcher(haystack: Buffer) -> Search:
         size = len(haystack)
         if isinstance(haystack, bytearray):
-            # from_buffer pins the bytearray (no resize) for as long as the view lives.
-            view: object = (ctypes.c_char * size).from_buffer(haystack)
-            base = ctypes.addressof(view)  # type: ignore[arg-type]
+            # from_buffer pins the bytearray (no resize) for as long as the view lives; a
+            # single char of it gives the address (an array type of each size would cost
+            # the creation of a type per window).
+            view: object = ctypes.c_char.from_buffer(haystack) if size else None
+            base = ctypes.addressof(view) if size else 0  # type: ignore[arg-type]
         else:
             view = haystack
             base = ctypes.cast(ctypes.c_char_p(haystack), ctypes.c_void_p).value or 0
