@@ -267,11 +267,10 @@ def _part(plan: Plan, index: int, tally: Tally) -> PartResult:
                 tally.add(event)
         if final:
             return result
-        result.last += 1
-        result.met, start = _meet(plan, reader, result.last, tally)
+        result.met, start = _meet(plan, reader, result.last + 1, tally)
         if result.met is not None:
-            result.last -= 1
             return result
+        result.last += 1  # not met: this process reads the next part too
 
 
 def _meet(plan: Plan, reader: TracebackReader, index: int, tally: Tally) -> tuple[int | None, int]:
